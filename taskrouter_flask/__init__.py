@@ -1,12 +1,15 @@
 """taskrouter_flask: the Flask way to build on Twilio TaskRouter.
 
 Only public names live here; see ``DESIGN.md`` for what each module does.
+:class:`TaskRouter` is imported on first use, so that the pure modules
+(signatures, instructions, models) can be imported without Flask.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import InstructionError, PayloadError, TaskRouterError
-from .extension import TaskRouter
 from .instructions import (
     Accept,
     Call,
@@ -25,7 +28,18 @@ from .instructions import (
 from .models import Activity, Assignment, Event, Task, Worker, WorkerChannel
 from .signature import compute_signature, validate_signature
 
+if TYPE_CHECKING:
+    from .extension import TaskRouter
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TaskRouter":
+        from .extension import TaskRouter
+
+        return TaskRouter
+    raise AttributeError(f"module 'taskrouter_flask' has no attribute {name!r}")
 
 __all__ = [
     "Accept",
