@@ -1,0 +1,196 @@
+"""The handler registry, exercised with plain calls: no Flask application involved."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from taskrouter_flask import Assignment, Event, accept, reject
+from taskrouter_flask.dispatch import Dispatcher, Reply
+from taskrouter_flask.testing import make_assignment, make_event, make_sid
+
+GOLD = make_sid("WQ")
+SILVER = make_sid("WQ")
+FLOW = make_sid("WW")
+
+
+def test_first_matching_handler_wins_in_registration_order() -> None:
+    d = Dispatcher()
+    calls: list[str] = []
+
+    def first(a: Assignment) -> Any:
+        calls.append("first")
+        return accept()
+
+    def second(a: Assignment) -> Any:
+        calls.append("second")
+        return reject()
+
+    d.add_assignment(first, queue=GOLD)
+    d.add_assignment(second, queue=[GOLD, SILVER])
+    assert d.dispatch_assignment(make_assignment(task_queue_sid=GOLD)) == Reply(
+        200, {"instruction": "accept"}
+    )
+    assert d.dispatch_assignment(make_assignment(task_queue_sid=SILVER)) == Reply(
+        200, {"instruction": "reject"}
+    )
+    assert calls == ["first", "second"]
+
+
+def test_fallback_answers_only_when_nothing_matches_wherever_registered() -> None:
+    d = Dispatcher()
+    d.add_assignment(lambda a: reject())  # fallback, registered first
+    d.add_assignment(lambda a: accept(), workflow=FLOW, when=lambda a: a.task.priority == 5)
+    assert d.dispatch_assignment(make_assignment(workflow_sid=FLOW, task_priority=5)).body == {
+        "instruction": "accept"
+    }
+    assert d.dispatch_assignment(make_assignment(workflow_sid=FLOW, task_priority=1)).body == {
+        "instruction": "reject"
+    }
+
+
+def test_all_matchers_must_agree() -> None:
+    d = Dispatcher()
+    d.add_assignment(lambda a: accept(), queue=GOLD, workflow=FLOW)
+    reply = d.dispatch_assignment(make_assignment(task_queue_sid=GOLD), unmatched="error")
+    assert reply.status == 500
+    assert reply.body is not None and reply.body["error"]["code"] == "no_handler"
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ("pending", Reply(200)),
+        ("accept", Reply(200, {"instruction": "accept"})),
+        ("reject", Reply(200, {"instruction": "reject"})),
+    ],
+)
+def test_unmatched_policies_are_logged(
+    policy: Any, expected: Reply, caplog: pytest.LogCaptureFixture
+) -> None:
+    assignment = make_assignment()
+    assert Dispatcher().dispatch_assignment(assignment, unmatched=policy) == expected
+    assert f"no assignment handler matches reservation {assignment.reservation_sid}" in caplog.text
+
+
+def test_handler_results_are_coerced() -> None:
+    d = Dispatcher()
+    results: list[Any] = [None, {}, {"instruction": "reject", "activity_sid": make_sid("WA")}]
+    d.add_assignment(lambda a: results.pop(0))
+    assert d.dispatch_assignment(make_assignment()) == Reply(200)
+    assert d.dispatch_assignment(make_assignment()) == Reply(200)
+    body = d.dispatch_assignment(make_assignment()).body
+    assert body is not None and body["instruction"] == "reject"
+
+
+@pytest.mark.parametrize("bad", [{"instruction": "teleport"}, {"activity_sid": "x"}, 42, "accept"])
+def test_an_invalid_answer_is_a_handler_error(bad: Any, caplog: pytest.LogCaptureFixture) -> None:
+    d = Dispatcher()
+    d.add_assignment(lambda a: bad)
+    reply = d.dispatch_assignment(make_assignment())
+    assert reply.status == 500
+    assert reply.body is not None and reply.body["error"]["code"] == "handler_error"
+    assert "Traceback" in caplog.text
+
+
+def test_raising_handler_uses_the_error_handler() -> None:
+    d = Dispatcher()
+    seen: list[tuple[Exception, Any]] = []
+
+    def broken(a: Assignment) -> None:
+        raise KeyError("skills")
+
+    def recover(exc: Exception, payload: Any) -> Any:
+        seen.append((exc, payload))
+        return reject()
+
+    d.add_assignment(broken)
+    d.set_error_handler("assignment", recover)
+    assignment = make_assignment()
+    assert d.dispatch_assignment(assignment).body == {"instruction": "reject"}
+    assert isinstance(seen[0][0], KeyError) and seen[0][1] is assignment
+
+
+def test_a_failing_error_handler_still_answers_500(caplog: pytest.LogCaptureFixture) -> None:
+    d = Dispatcher()
+    d.add_assignment(lambda a: 1 / 0)
+    d.set_error_handler("assignment", lambda exc, payload: 1 / 0)
+    assert d.dispatch_assignment(make_assignment()).status == 500
+    assert "error handler" in caplog.text
+
+
+def test_a_raising_when_matcher_is_a_handler_error() -> None:
+    d = Dispatcher()
+    d.add_assignment(lambda a: accept(), when=lambda a: a.task.attributes["missing"])
+    assert d.dispatch_assignment(make_assignment()).status == 500
+
+
+def test_every_matching_event_handler_runs_in_order(caplog: pytest.LogCaptureFixture) -> None:
+    d = Dispatcher()
+    calls: list[str] = []
+
+    def boom(e: Event) -> None:
+        calls.append("boom")
+        raise RuntimeError("boom")
+
+    d.add_event(lambda e: calls.append("all"), ["*"])
+    d.add_event(boom, ["reservation.*"])
+    d.add_event(lambda e: calls.append("exact"), ["reservation.accepted", "task.created"])
+    d.add_event(lambda e: calls.append("other"), ["worker.*"])
+    reply = d.dispatch_event(make_event("reservation.accepted"))
+    assert calls == ["all", "boom", "exact"]
+    assert reply.status == 500
+    assert "RuntimeError: boom" in caplog.text
+    calls.clear()
+    assert d.dispatch_event(make_event("worker.activity.update")) == Reply(204)
+    assert calls == ["all", "other"]
+
+
+def test_event_error_handler_turns_failures_into_204() -> None:
+    d = Dispatcher()
+    d.add_event(lambda e: 1 / 0, ["*"])
+    failures: list[Exception] = []
+    d.set_error_handler("events", lambda exc, payload: failures.append(exc))
+    assert d.dispatch_event(make_event("task.created")) == Reply(204)
+    assert isinstance(failures[0], ZeroDivisionError)
+
+
+def test_wildcards_do_not_overmatch() -> None:
+    d = Dispatcher()
+    hits: list[str] = []
+    d.add_event(lambda e: hits.append(e.type), ["task.*"])
+    for event_type in ("task.created", "task-queue.entered", "task-channel.created"):
+        d.dispatch_event(make_event(event_type))
+    assert hits == ["task.created"]
+
+
+@pytest.mark.parametrize("pattern", ["", "task created", "task.created;", 5])
+def test_bad_event_patterns_are_refused(pattern: Any) -> None:
+    with pytest.raises(ValueError, match="event pattern"):
+        Dispatcher().add_event(lambda e: None, [pattern])
+
+
+def test_an_unknown_event_type_warns_at_registration(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        Dispatcher().add_event(lambda e: None, ["reservation.accept"])
+    assert "'reservation.accept' is not a documented TaskRouter event type" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"queue": "Gold Tickets"}, "queue: expected a TaskQueue SID"),
+        ({"queue": []}, "queue: expected a TaskQueue SID or a list of them, got none"),
+        ({"workflow": make_sid("WQ")}, "workflow: expected a Workflow SID"),
+    ],
+)
+def test_bad_matchers_are_refused(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Dispatcher().add_assignment(lambda a: None, **kwargs)
+
+
+def test_when_must_be_callable() -> None:
+    with pytest.raises(TypeError, match="when: expected a callable"):
+        Dispatcher().add_assignment(lambda a: None, when="type == 'ticket'")  # type: ignore[arg-type]
