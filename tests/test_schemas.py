@@ -125,7 +125,9 @@ def test_malformed_field_names_the_field(field: str, value: str, message: str) -
     assert message in str(caught.value)
 
 
-@pytest.mark.parametrize("field", ["AccountSid", "TaskSid", "TaskAttributes", "WorkerSid", "TaskAge"])
+@pytest.mark.parametrize(
+    "field", ["AccountSid", "TaskSid", "TaskAttributes", "WorkerSid", "TaskAge"]
+)
 def test_missing_required_field_names_it(field: str) -> None:
     payload = fixture("assignment")
     del payload[field]
