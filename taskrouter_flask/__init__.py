@@ -41,6 +41,7 @@ def __getattr__(name: str) -> Any:
         return TaskRouter
     raise AttributeError(f"module 'taskrouter_flask' has no attribute {name!r}")
 
+
 __all__ = [
     "Accept",
     "Activity",
