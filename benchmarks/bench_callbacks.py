@@ -1,0 +1,744 @@
+"""Benchmark the assignment callback against baselines measured in the same run.
+
+Three comparisons, each printed as a ratio against a baseline that runs in the
+same process, interleaved with the subject round by round (the order flips
+every round), so that both see the same machine state. Figures are medians of
+rounds; ratios are the median of each round's own ratio.
+
+1. In-process WSGI: the full ``POST /taskrouter/assignment`` (signature check,
+   form parsing, dispatch to a ``when=`` handler with a fallback registered,
+   instruction JSON) against a bare Flask route answering the same JSON, both
+   called through their WSGI callables with a prebuilt environ.
+2. Over real HTTP: the same two applications served on 127.0.0.1 (gunicorn, one
+   sync worker, when installed; else werkzeug's server in a thread), one client
+   connection, a fixed number of requests per round and a time cap.
+3. The signature check alone: :func:`taskrouter_flask.signature.validate_signature`
+   against ``twilio.request_validator.RequestValidator.validate`` (the ``bench``
+   extra installs ``twilio``).
+
+Run ``python -m benchmarks.bench_callbacks`` (about 35 s) or add ``--quick``
+(about 10 s); ``--profile`` prints a cProfile of the in-process path instead.
+Nothing here asserts on timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import gc
+import hashlib
+import http.client
+import importlib.metadata
+import importlib.util
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+from wsgiref.types import WSGIApplication
+
+from flask import Flask, Response
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.test import EnvironBuilder
+
+from taskrouter_flask import Assignment, Instruction, TaskRouter, accept, reject
+from taskrouter_flask.schemas import load_assignment, parse_form
+from taskrouter_flask.signature import compute_signature, validate_signature
+from taskrouter_flask.testing import assignment_payload, signed_form
+
+__all__ = ["build_bare_app", "build_taskrouter_app", "main", "realistic_payload"]
+
+_T = TypeVar("_T")
+
+#: A made-up auth token of the real shape (32 hex digits).
+AUTH_TOKEN = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+ASSIGNMENT_PATH = "/taskrouter/assignment"
+#: The URL the in-process app rebuilds from a test environ (no Host header given).
+LOCAL_URL = "http://localhost" + ASSIGNMENT_PATH
+#: The URL of part 3: what a deployed app behind TLS is called on.
+PUBLIC_URL = "https://callbacks.example.com" + ASSIGNMENT_PATH
+WSGI_TARGET = 0.85
+SIGNATURE_TARGET = 5.0
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How much work one run does."""
+
+    name: str
+    rounds: int
+    wsgi_requests: int
+    http_requests: int
+    http_cap: float
+    signature_calls: int
+
+
+FULL = Plan(
+    "full", rounds=11, wsgi_requests=4000, http_requests=2000, http_cap=3.0, signature_calls=8000
+)
+QUICK = Plan(
+    "quick", rounds=5, wsgi_requests=1500, http_requests=600, http_cap=1.0, signature_calls=3000
+)
+
+
+class BenchmarkError(RuntimeError):
+    """A precondition failed: an app answered wrongly or a server did not start."""
+
+
+# -- payload and applications -----------------------------------------------------------
+
+
+def _sid(prefix: str) -> str:
+    return prefix + hashlib.sha256(prefix.encode()).hexdigest()[:32]
+
+
+def realistic_payload() -> dict[str, str]:
+    """Return the 12 form fields of an assignment callback, with fixed realistic values."""
+    task_attributes = {
+        "type": "support",
+        "channel": "voice",
+        "call_sid": _sid("CA"),
+        "from": "+14155550123",
+        "to": "+18005550199",
+        "language": "en-US",
+        "skills": ["billing", "refunds"],
+        "customer": {"id": "cus_8842", "tier": "gold", "name": "Ada Lovelace"},
+    }
+    worker_attributes = {
+        "contact_uri": "client:alice",
+        "department": "support",
+        "languages": ["en-US", "es-MX"],
+        "skills": ["billing", "refunds", "sales"],
+        "level": 2,
+    }
+    return assignment_payload(
+        task_attributes=task_attributes,
+        worker_attributes=worker_attributes,
+        task_age=37,
+        task_priority=10,
+        account_sid=_sid("AC"),
+        workspace_sid=_sid("WS"),
+        workflow_sid=_sid("WW"),
+        task_queue_sid=_sid("WQ"),
+        task_sid=_sid("WT"),
+        worker_sid=_sid("WK"),
+        reservation_sid=_sid("WR"),
+        Timestamp="1795701801",
+    )
+
+
+def _is_support(assignment: Assignment) -> bool:
+    return assignment.task.attributes.get("type") == "support"
+
+
+def _taskrouter_app(auth_token: str) -> tuple[Flask, TaskRouter]:
+    app = Flask(__name__)
+    app.config["TASKROUTER_AUTH_TOKEN"] = auth_token
+    taskrouter = TaskRouter(app)
+
+    @taskrouter.assignment(when=_is_support)
+    def support(assignment: Assignment) -> Instruction:
+        return accept()
+
+    @taskrouter.assignment()
+    def fallback(assignment: Assignment) -> Instruction:
+        return reject()
+
+    return app, taskrouter
+
+
+def build_taskrouter_app(auth_token: str = AUTH_TOKEN) -> Flask:
+    """The subject: a TaskRouter app with a ``when=`` handler and a fallback, signatures on."""
+    return _taskrouter_app(auth_token)[0]
+
+
+def build_bare_app() -> Flask:
+    """The baseline: a plain Flask route answering the same instruction JSON."""
+    app = Flask(__name__)
+
+    @app.post(ASSIGNMENT_PATH)
+    def assignment() -> Response:
+        return Response('{"instruction":"accept"}', mimetype="application/json")
+
+    return app
+
+
+# -- statistics and printing ------------------------------------------------------------
+
+
+def _interleave(
+    rounds: int, baseline: Callable[[], _T], subject: Callable[[], _T]
+) -> tuple[list[_T], list[_T]]:
+    """Run baseline and subject once per round, flipping which goes first each round."""
+    base: list[_T] = []
+    subj: list[_T] = []
+    for index in range(rounds):
+        if index % 2 == 0:
+            base.append(baseline())
+            subj.append(subject())
+        else:
+            subj.append(subject())
+            base.append(baseline())
+    return base, subj
+
+
+def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    rank = math.ceil(fraction * len(sorted_values))
+    return sorted_values[min(len(sorted_values) - 1, max(0, rank - 1))]
+
+
+def _spread(values: Sequence[float]) -> str:
+    return f"rounds {min(values):.2f}-{max(values):.2f}"
+
+
+def _verdict(value: float, target: float) -> str:
+    return "met" if value >= target else "NOT met"
+
+
+def _row(label: str, value: str, note: str = "") -> None:
+    print(f"   {label:<38}{value:>12}  {note}".rstrip())
+
+
+# -- 1. in-process WSGI ----------------------------------------------------------------
+
+
+class _StartResponse:
+    """A WSGI ``start_response`` that keeps the last status and discards writes."""
+
+    def __init__(self) -> None:
+        self.status = ""
+
+    def __call__(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None, /
+    ) -> Callable[[bytes], object]:
+        self.status = status
+        return _discard
+
+
+def _discard(data: bytes) -> object:
+    return None
+
+
+def _wsgi_environ(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    builder = EnvironBuilder(
+        path=ASSIGNMENT_PATH,
+        method="POST",
+        base_url="http://localhost",
+        headers=list(headers.items()),
+    )
+    try:
+        environ = builder.get_environ()
+    finally:
+        builder.close()
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ["wsgi.input"] = io.BytesIO(body)
+    return environ
+
+
+def _call_once(app: WSGIApplication, template: Mapping[str, Any], body: bytes) -> tuple[str, bytes]:
+    environ = dict(template)
+    environ["wsgi.input"] = io.BytesIO(body)
+    start_response = _StartResponse()
+    result = app(environ, start_response)
+    try:
+        content = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return start_response.status, content
+
+
+def _check_answer(name: str, status: int | str, content: bytes) -> None:
+    if str(status).split()[0] != "200" or json.loads(content) != {"instruction": "accept"}:
+        raise BenchmarkError(f"{name} answered {status} {content[:200]!r}, expected an accept")
+
+
+def _wsgi_batch(app: WSGIApplication, template: Mapping[str, Any], body: bytes, n: int) -> float:
+    """Return the seconds ``n`` requests take, each with a fresh environ and input stream."""
+    start_response = _StartResponse()
+    bytes_io = io.BytesIO
+    gc.collect()
+    start = time.perf_counter()
+    for _ in range(n):
+        environ = dict(template)
+        environ["wsgi.input"] = bytes_io(body)
+        result = app(environ, start_response)
+        for _chunk in result:
+            pass
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return time.perf_counter() - start
+
+
+def run_wsgi(plan: Plan) -> None:
+    """Part 1: the full assignment request against a bare Flask route, in process."""
+    payload = realistic_payload()
+    body, headers = signed_form(LOCAL_URL, payload, AUTH_TOKEN)
+    template = _wsgi_environ(body, headers)
+    ours, bare = build_taskrouter_app(), build_bare_app()
+    for name, app in (("taskrouter_flask", ours), ("bare Flask", bare)):
+        _check_answer(name, *_call_once(app, template, body))
+    n = plan.wsgi_requests
+    _wsgi_batch(bare, template, body, n // 4)  # warm-up, not counted
+    _wsgi_batch(ours, template, body, n // 4)
+    bare_s, ours_s = _interleave(
+        plan.rounds,
+        lambda: _wsgi_batch(bare, template, body, n),
+        lambda: _wsgi_batch(ours, template, body, n),
+    )
+    ratios = [b / o for b, o in zip(bare_s, ours_s, strict=True)]
+    ratio = statistics.median(ratios)
+    print(
+        f"1. In-process WSGI: POST {ASSIGNMENT_PATH}, signed {len(payload)}-field form"
+        f" ({len(body)} bytes)\n   {n} requests x {plan.rounds} rounds, fresh environ copy"
+        " and wsgi.input per request"
+    )
+    _row("bare Flask route (baseline)", f"{n / statistics.median(bare_s):,.0f} req/s")
+    _row("taskrouter_flask", f"{n / statistics.median(ours_s):,.0f} req/s")
+    _row(
+        "ratio ours/bare",
+        f"{ratio:.2f}",
+        f"target >= {WSGI_TARGET:.2f}: {_verdict(ratio, WSGI_TARGET)} ({_spread(ratios)})",
+    )
+
+
+# -- 2. over real HTTP -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _HttpBatch:
+    requests: int
+    seconds: float
+    latencies: list[float]
+    capped: bool
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+_GUNICORN_MODULE = '''\
+"""Written by benchmarks/bench_callbacks.py: the two applications it serves."""
+import sys
+
+sys.path.insert(0, {root!r})
+from benchmarks.bench_callbacks import build_bare_app, build_taskrouter_app
+
+taskrouter_app = build_taskrouter_app({token!r})
+bare_app = build_bare_app()
+'''
+
+
+def _log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
+
+
+def _wait_until_serving(
+    port: int, process: subprocess.Popen[bytes] | None, log: Path | None, timeout: float = 20.0
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            tail = _log_tail(log) if log else ""
+            raise BenchmarkError(f"the server exited with {process.returncode}:\n{tail}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
+        try:
+            connection.request("GET", "/")
+            connection.getresponse().read()
+            return
+        except (OSError, http.client.HTTPException) as exc:
+            if time.monotonic() > deadline:
+                tail = _log_tail(log) if log else ""
+                raise BenchmarkError(f"no server on 127.0.0.1:{port} ({exc}):\n{tail}") from exc
+            time.sleep(0.05)
+        finally:
+            connection.close()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def _gunicorn(app_dir: Path, target: str) -> Iterator[int]:
+    """Serve ``module:app`` from ``app_dir`` with one sync worker; yield its port.
+
+    The listening socket is bound here (port 0) and handed to gunicorn by file
+    descriptor, so there is no window in which another process can take the port.
+    """
+    log = app_dir / f"{target.replace(':', '-')}.log"
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        port: int = listener.getsockname()[1]
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            f"--bind=fd://{listener.fileno()}",
+            "--workers=1",
+            "--worker-class=sync",
+            "--graceful-timeout=3",
+            "--log-level=warning",
+            "--no-control-socket",
+            f"--chdir={app_dir}",
+            target,
+        ]
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                command,
+                cwd=app_dir,
+                pass_fds=(listener.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+    finally:
+        listener.close()
+    try:
+        _wait_until_serving(port, process, log)
+        yield port
+    finally:
+        _stop(process)
+
+
+@contextlib.contextmanager
+def _werkzeug(app: Flask) -> Iterator[int]:
+    """Serve ``app`` with werkzeug's single-threaded server in a thread; yield its port."""
+    server = make_server("127.0.0.1", 0, app, threaded=False, request_handler=_QuietHandler)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        _wait_until_serving(server.server_port, None, None)
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _post(
+    connection: http.client.HTTPConnection, body: bytes, headers: Mapping[str, str]
+) -> tuple[int, bytes]:
+    connection.request("POST", ASSIGNMENT_PATH, body=body, headers=dict(headers))
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def _http_batch(
+    port: int, body: bytes, headers: Mapping[str, str], n: int, cap: float
+) -> _HttpBatch:
+    """Send up to ``n`` requests on one connection (reopened if the server closes it)."""
+    headers = dict(headers)
+    latencies: list[float] = []
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    capped = False
+    try:
+        gc.collect()
+        start = time.perf_counter()
+        deadline = start + cap
+        for _ in range(n):
+            sent = time.perf_counter()
+            connection.request("POST", ASSIGNMENT_PATH, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            done = time.perf_counter()
+            latencies.append(done - sent)
+            if response.status != 200:
+                raise BenchmarkError(f"127.0.0.1:{port} answered {response.status}")
+            if done > deadline:
+                capped = len(latencies) < n
+                break
+        seconds = time.perf_counter() - start
+    finally:
+        connection.close()
+    return _HttpBatch(len(latencies), seconds, latencies, capped)
+
+
+def _server_kind(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    has_gunicorn = importlib.util.find_spec("gunicorn") is not None
+    return "gunicorn" if has_gunicorn and os.name == "posix" else "werkzeug"
+
+
+def run_http(plan: Plan, server: str) -> None:
+    """Part 2: both applications behind a real server on 127.0.0.1, one client connection."""
+    kind = _server_kind(server)
+    with contextlib.ExitStack() as stack:
+        if kind == "gunicorn":
+            app_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trbench-")))
+            module = _GUNICORN_MODULE.format(root=str(PROJECT_ROOT), token=AUTH_TOKEN)
+            (app_dir / "trbench_apps.py").write_text(module)
+            ours_port = stack.enter_context(_gunicorn(app_dir, "trbench_apps:taskrouter_app"))
+            bare_port = stack.enter_context(_gunicorn(app_dir, "trbench_apps:bare_app"))
+            served = "gunicorn, 1 sync worker per app (closes the connection after each response)"
+        else:
+            ours_port = stack.enter_context(_werkzeug(build_taskrouter_app()))
+            bare_port = stack.enter_context(_werkzeug(build_bare_app()))
+            served = "werkzeug make_server, in a thread of this process (shares its GIL)"
+        payload = realistic_payload()
+        body, headers = signed_form(
+            f"http://127.0.0.1:{ours_port}{ASSIGNMENT_PATH}", payload, AUTH_TOKEN
+        )
+        for name, port in (("taskrouter_flask", ours_port), ("bare Flask", bare_port)):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                _check_answer(name, *_post(connection, body, headers))
+            finally:
+                connection.close()
+        n, cap = plan.http_requests, plan.http_cap
+        _http_batch(bare_port, body, headers, n // 4, cap)  # warm-up, not counted
+        _http_batch(ours_port, body, headers, n // 4, cap)
+        bare, ours = _interleave(
+            plan.rounds,
+            lambda: _http_batch(bare_port, body, headers, n, cap),
+            lambda: _http_batch(ours_port, body, headers, n, cap),
+        )
+    ratios = [o.rate / b.rate for b, o in zip(bare, ours, strict=True)]
+    ratio = statistics.median(ratios)
+    capped = sum(batch.capped for batch in bare + ours)
+    print(
+        f"2. Over HTTP on 127.0.0.1: {served}\n"
+        f"   1 client connection, {n} requests x {plan.rounds} rounds,"
+        f" cap {cap:.0f} s per batch" + (f" ({capped} batches capped)" if capped else "")
+    )
+    for label, batches in (("bare Flask route (baseline)", bare), ("taskrouter_flask", ours)):
+        latencies = sorted(lat for batch in batches for lat in batch.latencies)
+        rate = statistics.median(batch.rate for batch in batches)
+        _row(
+            label,
+            f"{rate:,.0f} req/s",
+            f"p50 {_percentile(latencies, 0.50) * 1e3:.2f} ms"
+            f"  p99 {_percentile(latencies, 0.99) * 1e3:.2f} ms",
+        )
+    _row("throughput ratio ours/bare", f"{ratio:.2f}", f"({_spread(ratios)})")
+
+
+# -- 3. the signature check alone ------------------------------------------------------
+
+
+def _signature_batch(check: Callable[[], object], n: int) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    for _ in range(n):
+        check()
+    return time.perf_counter() - start
+
+
+def run_signature(plan: Plan) -> None:
+    """Part 3: our validate_signature against twilio's RequestValidator.validate."""
+    try:
+        from twilio.request_validator import RequestValidator
+    except ImportError:
+        print(
+            "3. Signature check alone: skipped, twilio is not installed"
+            " (pip install -e '.[bench]' installs it)"
+        )
+        return
+    params = realistic_payload()
+    signature = compute_signature(PUBLIC_URL, params, AUTH_TOKEN)
+    validator: Any = RequestValidator(AUTH_TOKEN)
+    if validator.compute_signature(PUBLIC_URL, params) != signature:
+        raise BenchmarkError("twilio and taskrouter_flask compute different signatures")
+    if not validate_signature(PUBLIC_URL, params, signature, AUTH_TOKEN):
+        raise BenchmarkError("validate_signature refused a good signature")
+    if validator.validate(PUBLIC_URL, params, signature) is not True:
+        raise BenchmarkError("RequestValidator.validate refused a good signature")
+
+    def ours() -> object:
+        return validate_signature(PUBLIC_URL, params, signature, AUTH_TOKEN)
+
+    def theirs() -> object:
+        return validator.validate(PUBLIC_URL, params, signature)
+
+    n = plan.signature_calls
+    _signature_batch(theirs, n // 4)  # warm-up, not counted
+    _signature_batch(ours, n // 4)
+    theirs_s, ours_s = _interleave(
+        plan.rounds, lambda: _signature_batch(theirs, n), lambda: _signature_batch(ours, n)
+    )
+    speedups = [t / o for t, o in zip(theirs_s, ours_s, strict=True)]
+    speedup = statistics.median(speedups)
+    print(
+        f"3. Signature check alone: {len(params)}-field assignment payload, {PUBLIC_URL}\n"
+        f"   {n} calls x {plan.rounds} rounds, both return True"
+    )
+    _row("twilio RequestValidator (baseline)", f"{statistics.median(theirs_s) / n * 1e6:.1f} us")
+    _row("taskrouter_flask validate_signature", f"{statistics.median(ours_s) / n * 1e6:.1f} us")
+    _row(
+        "speed-up twilio/ours",
+        f"{speedup:.1f}x",
+        f"target >= {SIGNATURE_TARGET:.0f}x: {_verdict(speedup, SIGNATURE_TARGET)}"
+        f" ({_spread(speedups)})",
+    )
+
+
+# -- profile ----------------------------------------------------------------------------
+
+
+def run_profile(plan: Plan) -> None:
+    """Print where the in-process assignment request spends its time."""
+    payload = realistic_payload()
+    body, headers = signed_form(LOCAL_URL, payload, AUTH_TOKEN)
+    template = _wsgi_environ(body, headers)
+    app, taskrouter = _taskrouter_app(AUTH_TOKEN)
+    _check_answer("taskrouter_flask", *_call_once(app, template, body))
+    n = plan.wsgi_requests
+    _wsgi_batch(app, template, body, n // 4)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    _wsgi_batch(app, template, body, n)
+    profiler.disable()
+    print(f"cProfile of {n} in-process assignment requests, top 15 by cumulative time:")
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(15)
+
+    signature = headers["X-Twilio-Signature"]
+    fields = parse_form(body)
+    assignment = load_assignment(fields)
+    dispatcher = taskrouter.dispatcher
+    bare = build_bare_app()
+    stages: list[tuple[str, Callable[[], object]]] = [
+        ("whole request, taskrouter_flask", lambda: _call_once(app, template, body)),
+        ("whole request, bare Flask route", lambda: _call_once(bare, template, body)),
+        ("parse_form(body)", lambda: parse_form(body)),
+        (
+            "validate_signature(url, fields, ...)",
+            lambda: validate_signature(LOCAL_URL, fields, signature, (AUTH_TOKEN,)),
+        ),
+        ("load_assignment(fields) (marshmallow)", lambda: load_assignment(fields)),
+        ("dispatcher.dispatch_assignment(a)", lambda: dispatcher.dispatch_assignment(assignment)),
+    ]
+    print("Stages timed without the profiler (median of rounds, per call):")
+    for label, stage in stages:
+        times = [_signature_batch(stage, n) / n for _ in range(plan.rounds)]
+        _row(label, f"{statistics.median(times) * 1e6:.1f} us")
+
+
+# -- main -------------------------------------------------------------------------------
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench_callbacks",
+        description="Benchmark taskrouter_flask's assignment callback against baselines"
+        " measured in the same run. Prints figures; asserts nothing about timings.",
+    )
+    parser.add_argument("--quick", action="store_true", help="a ~10 s run with fewer requests")
+    parser.add_argument("--rounds", type=int, help="rounds per comparison (default 11, quick 5)")
+    parser.add_argument(
+        "--only",
+        choices=("wsgi", "http", "signature"),
+        action="append",
+        help="run only this part (repeatable)",
+    )
+    parser.add_argument(
+        "--server",
+        choices=("auto", "gunicorn", "werkzeug"),
+        default="auto",
+        help="the server of part 2 (auto: gunicorn if importable)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of benchmarking, cProfile the in-process assignment request",
+    )
+    args = parser.parse_args(argv)
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds: expected at least 1")
+    return args
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # Unwind through the ``finally`` blocks so that the servers of part 2 are stopped.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks and print their figures; return the exit status."""
+    args = _parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    plan = QUICK if args.quick else FULL
+    if args.rounds is not None:
+        plan = replace(plan, rounds=args.rounds)
+    print(
+        f"taskrouter_flask {_version('taskrouter-flask')} callback benchmarks ({plan.name} run,"
+        f" {plan.rounds} interleaved rounds; medians of rounds)"
+    )
+    print(
+        f"Python {platform.python_version()} on {platform.system()} {platform.machine()},"
+        f" {os.cpu_count()} CPUs; Flask {_version('flask')}, Werkzeug {_version('werkzeug')},"
+        f" marshmallow {_version('marshmallow')}, gunicorn {_version('gunicorn')},"
+        f" twilio {_version('twilio')}"
+    )
+    print()
+    began = time.perf_counter()
+    try:
+        if args.profile:
+            run_profile(plan)
+            return 0
+        parts = args.only or ["wsgi", "http", "signature"]
+        for part in ("wsgi", "http", "signature"):
+            if part not in parts:
+                continue
+            if part == "wsgi":
+                run_wsgi(plan)
+            elif part == "http":
+                run_http(plan, args.server)
+            else:
+                run_signature(plan)
+            print()
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Total time {time.perf_counter() - began:.1f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
