@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from wsgiref.types import WSGIApplication
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.test import EnvironBuilder
 
@@ -174,6 +174,33 @@ def build_bare_app() -> Flask:
     @app.post(ASSIGNMENT_PATH)
     def assignment() -> Response:
         return Response('{"instruction":"accept"}', mimetype="application/json")
+
+    return app
+
+
+def build_handwritten_app(auth_token: str = AUTH_TOKEN) -> Flask | None:
+    """A second baseline: the secure route people write by hand from Twilio's quickstarts.
+
+    It checks the signature with twilio's ``RequestValidator``, decodes the
+    attributes and answers by the same rule as the subject. ``None`` when the
+    ``twilio`` package (the ``bench`` extra) is not installed.
+    """
+    try:
+        from twilio.request_validator import RequestValidator
+    except ImportError:
+        return None
+    validator = RequestValidator(auth_token)
+    app = Flask(__name__)
+
+    @app.post(ASSIGNMENT_PATH)
+    def assignment() -> Response:
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not validator.validate(request.url, request.form, signature):
+            return Response(status=403)
+        task = json.loads(request.form["TaskAttributes"])
+        json.loads(request.form["WorkerAttributes"])
+        instruction = "accept" if task.get("type") == "support" else "reject"
+        return Response(json.dumps({"instruction": instruction}), mimetype="application/json")
 
     return app
 
@@ -317,6 +344,25 @@ def run_wsgi(plan: Plan) -> None:
         "ratio ours/bare",
         f"{ratio:.2f}",
         f"target >= {WSGI_TARGET:.2f}: {_verdict(ratio, WSGI_TARGET)} ({_spread(ratios)})",
+    )
+    handwritten = build_handwritten_app()
+    if handwritten is None:
+        print("   hand-written route with RequestValidator: skipped (pip install .[bench])")
+        return
+    _check_answer("hand-written", *_call_once(handwritten, template, body))
+    _wsgi_batch(handwritten, template, body, n // 4)
+    hand_s, ours_s = _interleave(
+        plan.rounds,
+        lambda: _wsgi_batch(handwritten, template, body, n),
+        lambda: _wsgi_batch(ours, template, body, n),
+    )
+    hand_ratios = [h / o for h, o in zip(hand_s, ours_s, strict=True)]
+    _row("hand-written + RequestValidator", f"{n / statistics.median(hand_s):,.0f} req/s")
+    _row("taskrouter_flask (same rounds)", f"{n / statistics.median(ours_s):,.0f} req/s")
+    _row(
+        "ratio ours/hand-written",
+        f"{statistics.median(hand_ratios):.2f}",
+        f"({_spread(hand_ratios)})",
     )
 
 

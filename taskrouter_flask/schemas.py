@@ -126,16 +126,30 @@ class _Timestamp(fields.Field[datetime]):
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _sid(prefix: str, *, required: bool = False, data_key: str) -> fields.String:
-    return fields.String(
-        required=required,
-        data_key=data_key,
-        error_messages={"required": _MISSING, "invalid": "expected a string"},
-        validate=validate.Regexp(
-            re.compile(rf"^{prefix}[0-9a-fA-F]{{32}}$"),
-            error=f"expected a {prefix} SID: '{prefix}' followed by 32 hex digits",
-        ),
-    )
+class _Sid(fields.Field[str]):
+    """A SID of one kind: two capital letters and 32 hex digits.
+
+    A field of its own rather than a ``String`` with a ``Regexp`` validator:
+    a dozen SIDs are checked on every callback, and this is half the cost.
+    """
+
+    default_error_messages = {"required": "required field is missing"}
+
+    def __init__(self, prefix: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pattern = re.compile(prefix + "[0-9a-fA-F]{32}")
+        self.problem = f"expected a {prefix} SID: '{prefix}' followed by 32 hex digits"
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
+        if isinstance(value, str) and self.pattern.fullmatch(value):
+            return value
+        raise ValidationError(self.problem)
+
+
+def _sid(prefix: str, *, required: bool = False, data_key: str) -> _Sid:
+    return _Sid(prefix, required=required, data_key=data_key)
 
 
 _MISSING = "required field is missing"
@@ -373,6 +387,8 @@ def _with_raw(value: _Payload, payload: Mapping[str, Any]) -> _Payload:
 
 
 def _refuse_repeated_known_fields(schema: Schema, payload: Mapping[str, Any]) -> None:
+    if not any(isinstance(value, list) for value in payload.values()):
+        return
     for name in schema.load_fields:
         wire = schema.load_fields[name].data_key or name
         value = payload.get(wire)
