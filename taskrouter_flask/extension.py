@@ -35,7 +35,7 @@ from .dispatch import (
 )
 from .errors import PayloadError
 from .models import Assignment
-from .schemas import FormFields, load_assignment, load_event, parse_form
+from .schemas import FormFields, load_assignment, load_event, parse_form, parse_json_body
 from .signature import SIGNATURE_HEADER, validate_signature
 
 __all__ = ["DEFAULT_CONFIG", "TaskRouter", "TaskRouterSettings"]
@@ -331,7 +331,7 @@ def _process(endpoint: Endpoint, state: _AppState) -> Reply:
         return _forbidden()
 
     try:
-        fields = parse_form(body) if mimetype == _FORM else _parse_json(body)
+        fields = parse_form(body) if mimetype == _FORM else parse_json_body(body)
     except PayloadError as exc:
         return _refuse(400, "invalid_payload", exc.message, exc.field)
     if settings.validate_signatures and not _signature_ok(settings, fields, body, mimetype):
@@ -371,18 +371,6 @@ def _read_body(environ: Mapping[str, Any], limit: int) -> bytes | Reply:
     if len(body) > limit:
         return _too_large(limit)
     return body
-
-
-def _parse_json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except RecursionError as exc:
-        raise PayloadError("body: expected a JSON object, got JSON nested too deeply") from exc
-    except ValueError as exc:
-        raise PayloadError(f"body: expected a JSON object, got invalid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise PayloadError(f"body: expected a JSON object, got a JSON {type(data).__name__}")
-    return data
 
 
 def _refuse(status: int, code: str, message: str, field: str | None = None) -> Reply:

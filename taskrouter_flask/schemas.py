@@ -34,6 +34,7 @@ __all__ = [
     "load_assignment",
     "load_event",
     "parse_form",
+    "parse_json_body",
 ]
 
 #: Decoded form fields: a field sent once maps to its value, one sent several
@@ -76,6 +77,30 @@ def parse_form(body: bytes, *, max_fields: int = MAX_FORM_FIELDS) -> FormFields:
     return form
 
 
+def parse_json_body(body: bytes) -> dict[str, Any]:
+    """Decode an ``application/json`` callback body, which must be one JSON object.
+
+    :raises PayloadError: if it is not JSON, nested too deeply, or not an object.
+    """
+    try:
+        return _decode_json_object(body)
+    except ValueError as exc:
+        raise PayloadError(f"body: {exc}") from exc
+
+
+def _decode_json_object(text: str | bytes) -> dict[str, Any]:
+    """Decode JSON that must be an object; any failure is a ValueError saying what was found."""
+    try:
+        decoded = json.loads(text)
+    except RecursionError as exc:
+        raise ValueError("expected a JSON object, got JSON nested too deeply") from exc
+    except ValueError as exc:
+        raise ValueError(f"expected a JSON object, got invalid JSON ({exc})") from exc
+    if not isinstance(decoded, dict):
+        raise ValueError(f"expected a JSON object, got a JSON {type(decoded).__name__}")
+    return decoded
+
+
 class _JsonObject(fields.Field[dict[str, Any]]):
     """Attributes travel as a JSON string; a JSON body may already hold the object."""
 
@@ -89,14 +114,9 @@ class _JsonObject(fields.Field[dict[str, Any]]):
         if not isinstance(value, str):
             raise ValidationError(f"expected a JSON object as a string, got {type(value).__name__}")
         try:
-            decoded = json.loads(value)
-        except RecursionError as exc:
-            raise ValidationError("expected a JSON object, got JSON nested too deeply") from exc
+            return _decode_json_object(value)
         except ValueError as exc:
-            raise ValidationError(f"expected a JSON object, got invalid JSON ({exc})") from exc
-        if not isinstance(decoded, dict):
-            raise ValidationError(f"expected a JSON object, got a JSON {type(decoded).__name__}")
-        return decoded
+            raise ValidationError(str(exc)) from exc
 
 
 class _Timestamp(fields.Field[datetime]):
