@@ -319,7 +319,9 @@ def _process(endpoint: Endpoint, state: _AppState) -> Reply:
     mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
     if mimetype not in (_FORM, _JSON):
         return _refuse(
-            415, "unsupported_media_type", f"expected {_FORM} or {_JSON}, got {mimetype or 'none'}"
+            415,
+            "unsupported_media_type",
+            f"expected {_FORM} or {_JSON}, got {mimetype[:100] or 'none'}",
         )
     body = _read_body(environ, settings.max_body)
     if isinstance(body, Reply):
