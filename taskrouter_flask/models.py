@@ -23,9 +23,15 @@ __all__ = [
     "Activity",
     "Assignment",
     "Event",
+    "Reservation",
+    "Statistics",
     "Task",
+    "TaskChannel",
+    "TaskQueue",
     "Worker",
     "WorkerChannel",
+    "Workflow",
+    "Workspace",
 ]
 
 
@@ -111,6 +117,24 @@ class Task:
     completed_reason: str | None = None
     channel_sid: str | None = None
     channel_unique_name: str | None = None
+    reason: str | None = None
+    timeout: int | None = None
+    task_queue_sid: str | None = None
+    task_queue_friendly_name: str | None = None
+    task_queue_entered_date: datetime | None = None
+    workflow_sid: str | None = None
+    workflow_friendly_name: str | None = None
+    virtual_start_time: datetime | None = None
+    ignore_capacity: bool | None = None
+    routing_target: str | None = None
+    addons: dict[str, Any] | None = None
+    account_sid: str | None = None
+    workspace_sid: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+    url: str | None = None
+    links: dict[str, str] | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +155,15 @@ class Worker:
     version: int | None = None
     previous_activity_sid: str | None = None
     time_in_previous_activity_ms: int | None = None
+    available: bool | None = None
+    date_status_changed: datetime | None = None
+    account_sid: str | None = None
+    workspace_sid: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+    url: str | None = None
+    links: dict[str, str] | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +173,23 @@ class Activity:
     sid: str
     friendly_name: str | None = None
     available: bool | None = None
+    account_sid: str | None = None
+    workspace_sid: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+    url: str | None = None
+    links: dict[str, str] | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class WorkerChannel:
-    """A worker's capacity on one task channel (multitasking workspaces)."""
+    """A worker's capacity on one task channel (multitasking workspaces).
+
+    Event callbacks describe a change (``available_capacity``,
+    ``previous_capacity``, ``task_count``); the REST resource describes the
+    state (``configured_capacity``, ``assigned_tasks``, ...).
+    """
 
     task_channel_sid: str | None = None
     task_channel_unique_name: str | None = None
@@ -152,6 +197,174 @@ class WorkerChannel:
     available_capacity: int | None = None
     previous_capacity: int | None = None
     task_count: int | None = None
+    sid: str | None = None
+    worker_sid: str | None = None
+    assigned_tasks: int | None = None
+    configured_capacity: int | None = None
+    available_capacity_percentage: int | None = None
+    account_sid: str | None = None
+    workspace_sid: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+    url: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A workspace: the container of everything else."""
+
+    sid: str
+    friendly_name: str | None = None
+    event_callback_url: str | None = None
+    events_filter: str | None = None
+    default_activity_sid: str | None = None
+    default_activity_name: str | None = None
+    timeout_activity_sid: str | None = None
+    timeout_activity_name: str | None = None
+    multi_task_enabled: bool | None = None
+    prioritize_queue_order: str | None = None
+    account_sid: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+    url: str | None = None
+    links: dict[str, str] | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    """A workflow: the routing configuration and where to ask for assignment answers.
+
+    :param configuration: the routing configuration, decoded from JSON.
+    """
+
+    sid: str
+    friendly_name: str | None = None
+    configuration: dict[str, Any] | None = None
+    assignment_callback_url: str | None = None
+    fallback_assignment_callback_url: str | None = None
+    task_reservation_timeout: int | None = None
+    document_content_type: str | None = None
+    account_sid: str | None = None
+    workspace_sid: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+    url: str | None = None
+    links: dict[str, str] | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQueue:
+    """A task queue and the expression that says which workers serve it."""
+
+    sid: str
+    friendly_name: str | None = None
+    target_workers: str | None = None
+    max_reserved_workers: int | None = None
+    task_order: str | None = None
+    reservation_activity_sid: str | None = None
+    reservation_activity_name: str | None = None
+    assignment_activity_sid: str | None = None
+    assignment_activity_name: str | None = None
+    account_sid: str | None = None
+    workspace_sid: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+    url: str | None = None
+    links: dict[str, str] | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChannel:
+    """A task channel (voice, chat, ...) for multitasking workspaces."""
+
+    sid: str
+    friendly_name: str | None = None
+    unique_name: str | None = None
+    channel_optimized_routing: bool | None = None
+    account_sid: str | None = None
+    workspace_sid: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+    url: str | None = None
+    links: dict[str, str] | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A reservation: a task offered to one worker."""
+
+    sid: str
+    reservation_status: str | None = None
+    task_sid: str | None = None
+    worker_sid: str | None = None
+    worker_name: str | None = None
+    account_sid: str | None = None
+    workspace_sid: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+    url: str | None = None
+    links: dict[str, str] | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Statistics:
+    """Statistics of a workspace, workflow, task queue or worker(s).
+
+    One type serves every statistics resource: the plain ones carry
+    ``cumulative`` and ``realtime`` objects, the cumulative and real-time ones
+    carry their figures as fields. A field the resource does not have is
+    ``None``.
+    """
+
+    account_sid: str | None = None
+    workspace_sid: str | None = None
+    workflow_sid: str | None = None
+    task_queue_sid: str | None = None
+    worker_sid: str | None = None
+    url: str | None = None
+    cumulative: dict[str, Any] | None = None
+    realtime: dict[str, Any] | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    avg_task_acceptance_time: int | None = None
+    reservations_created: int | None = None
+    reservations_accepted: int | None = None
+    reservations_rejected: int | None = None
+    reservations_timed_out: int | None = None
+    reservations_canceled: int | None = None
+    reservations_rescinded: int | None = None
+    split_by_wait_time: dict[str, Any] | None = None
+    wait_duration_until_accepted: dict[str, Any] | None = None
+    wait_duration_until_canceled: dict[str, Any] | None = None
+    wait_duration_in_queue_until_accepted: dict[str, Any] | None = None
+    tasks_canceled: int | None = None
+    tasks_completed: int | None = None
+    tasks_deleted: int | None = None
+    tasks_entered: int | None = None
+    tasks_moved: int | None = None
+    tasks_created: int | None = None
+    tasks_timed_out_in_workflow: int | None = None
+    activity_durations: list[Any] | None = None
+    activity_statistics: list[Any] | None = None
+    longest_task_waiting_age: int | None = None
+    longest_task_waiting_sid: str | None = None
+    longest_relative_task_age_in_queue: int | None = None
+    longest_relative_task_sid_in_queue: str | None = None
+    tasks_by_priority: dict[str, Any] | None = None
+    tasks_by_status: dict[str, Any] | None = None
+    total_tasks: int | None = None
+    total_workers: int | None = None
+    total_available_workers: int | None = None
+    total_eligible_workers: int | None = None
+    task_queue_data: list[Any] | None = None
+    task_queue_response_count: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,4 +420,12 @@ class Event:
     task_queue_target_expression: str | None = None
     workflow_sid: str | None = None
     workflow_name: str | None = None
+    event_data: dict[str, Any] | None = None
+    actor_sid: str | None = None
+    actor_type: str | None = None
+    actor_url: str | None = None
+    resource_url: str | None = None
+    source: str | None = None
+    source_ip_address: str | None = None
+    url: str | None = None
     raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)

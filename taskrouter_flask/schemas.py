@@ -14,18 +14,33 @@ payload say one thing to the signature and another to the handler.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import types
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qsl
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
 from .errors import PayloadError
-from .models import Activity, Assignment, Event, Task, Worker, WorkerChannel
+from .models import (
+    Activity,
+    Assignment,
+    Event,
+    Reservation,
+    Statistics,
+    Task,
+    TaskChannel,
+    TaskQueue,
+    Worker,
+    WorkerChannel,
+    Workflow,
+    Workspace,
+)
 
 __all__ = [
     "AssignmentSchema",
@@ -33,6 +48,7 @@ __all__ = [
     "FormFields",
     "load_assignment",
     "load_event",
+    "load_resource",
     "parse_form",
     "parse_json_body",
 ]
@@ -426,3 +442,107 @@ def _payload_error(exc: ValidationError) -> PayloadError:
         first = next(iter(messages))
         return PayloadError("; ".join(problems), field=str(first))
     return PayloadError(f"body: {messages}")
+
+
+# -- REST resources -------------------------------------------------------------------------
+#
+# The REST API's JSON uses the models' own snake_case names, so each resource
+# schema is derived from its dataclass: the annotation says how a field is
+# parsed (ISO dates, JSON-string attributes, ints, booleans). Only the few
+# fields whose model name differs from the wire name are spelt out.
+
+_Resource = TypeVar("_Resource")
+
+#: Model field -> REST JSON key, where they differ.
+_REST_RENAMES: dict[type, dict[str, str]] = {
+    Task: {"channel_sid": "task_channel_sid", "channel_unique_name": "task_channel_unique_name"},
+    Event: {"type": "event_type", "timestamp": "event_date"},
+}
+
+_REST_MODELS = (
+    Activity,
+    Event,
+    Reservation,
+    Statistics,
+    Task,
+    TaskChannel,
+    TaskQueue,
+    Worker,
+    WorkerChannel,
+    Workflow,
+    Workspace,
+)
+
+
+class _RestSchema(Schema):
+    """Base of the derived schemas: ignores fields the model does not know (they stay in raw)."""
+
+    model: ClassVar[type]
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @post_load
+    def _build(self, data: dict[str, Any], **kwargs: Any) -> Any:
+        return self.model(**data)
+
+
+def _rest_field(hint: Any, wire: str, required: bool) -> fields.Field[Any] | None:
+    """Return the marshmallow field for one model annotation, or None for nested models."""
+    options: dict[str, Any] = {"data_key": wire, "required": required, "allow_none": not required}
+    if get_origin(hint) in (Union, types.UnionType):
+        hint = next(arg for arg in get_args(hint) if arg is not type(None))
+    origin = get_origin(hint) or hint
+    if origin is str:
+        return fields.String(**options)
+    if origin is bool:
+        return fields.Boolean(**options)
+    if origin is int:
+        return fields.Integer(**options)
+    if origin is datetime:
+        return _Timestamp(**options)
+    if origin is dict:
+        return _JsonObject(**options)
+    if origin is list:
+        return fields.List(fields.Raw(), **options)
+    if dataclasses.is_dataclass(origin):
+        return None
+    raise TypeError(f"no REST field for annotation {hint!r} ({wire})")
+
+
+def _rest_schema(model: type) -> Schema:
+    hints = get_type_hints(model)
+    renames = _REST_RENAMES.get(model, {})
+    declared: dict[str, Any] = {"model": model}
+    for item in dataclasses.fields(model):
+        if item.name == "raw":
+            continue
+        required = (
+            item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+        )
+        field_ = _rest_field(hints[item.name], renames.get(item.name, item.name), required)
+        if field_ is not None:
+            declared[item.name] = field_
+    schema_class = type(f"{model.__name__}ResourceSchema", (_RestSchema,), declared)
+    return schema_class()  # type: ignore[no-any-return]
+
+
+_REST_SCHEMAS: dict[type, Schema] = {model: _rest_schema(model) for model in _REST_MODELS}
+
+
+def load_resource(model: type[_Resource], payload: Mapping[str, Any]) -> _Resource:
+    """Build a model from a REST API resource (its JSON object).
+
+    :param model: the model class, e.g. :class:`~taskrouter_flask.models.Task`.
+    :raises PayloadError: naming the first field that is malformed.
+    :raises KeyError: if ``model`` is not a REST resource model.
+    """
+    if not isinstance(payload, Mapping):
+        raise PayloadError(f"body: expected a JSON object, got {type(payload).__name__}")
+    try:
+        loaded = _REST_SCHEMAS[model].load(payload)
+    except ValidationError as exc:
+        raise _payload_error(exc) from exc
+    object.__setattr__(loaded, "raw", MappingProxyType(dict(payload)))
+    assert isinstance(loaded, model)
+    return loaded
