@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote_to_bytes
 
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from .client import TaskRouterClient
+from .client.http import DEFAULT_BASE_URL
 from .dispatch import (
     ENDPOINTS,
     UNMATCHED_POLICIES,
@@ -55,7 +58,7 @@ DEFAULT_CONFIG: Mapping[str, Any] = {
     "TASKROUTER_PROXY_FIX": 0,
     "TASKROUTER_PUBLIC_BASE_URL": None,
     "TASKROUTER_MAX_BODY": 64 * 1024,
-    "TASKROUTER_BASE_URL": "https://taskrouter.twilio.com",
+    "TASKROUTER_BASE_URL": DEFAULT_BASE_URL,
     "TASKROUTER_UNMATCHED_ASSIGNMENT": "pending",
 }
 
@@ -149,12 +152,33 @@ class TaskRouterSettings:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _AppState:
     """What ``app.extensions["taskrouter"]`` holds for one application."""
 
     extension: TaskRouter
     settings: TaskRouterSettings
+    config: Mapping[str, Any]
+    client: TaskRouterClient | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get_client(self) -> TaskRouterClient:
+        """Build the application's REST client on first use, from its configuration."""
+        with self.lock:
+            if self.client is None:
+                account = self.config.get("TASKROUTER_ACCOUNT_SID")
+                token = self.config.get("TASKROUTER_AUTH_TOKEN")
+                if not account or not token:
+                    raise RuntimeError(
+                        "tr.client needs TASKROUTER_ACCOUNT_SID and TASKROUTER_AUTH_TOKEN"
+                    )
+                self.client = TaskRouterClient(
+                    account,
+                    token,
+                    self.config.get("TASKROUTER_WORKSPACE_SID"),
+                    base_url=self.config.get("TASKROUTER_BASE_URL") or DEFAULT_BASE_URL,
+                )
+            return self.client
 
 
 class TaskRouter:
@@ -196,7 +220,9 @@ class TaskRouter:
                 f"/{name}", name, view, methods=methods, provide_automatic_options=False
             )
         app.register_blueprint(blueprint)
-        app.extensions[_EXTENSION_KEY] = _AppState(extension=self, settings=settings)
+        app.extensions[_EXTENSION_KEY] = _AppState(
+            extension=self, settings=settings, config=app.config
+        )
         if not settings.validate_signatures:
             log.warning(VALIDATION_OFF_WARNING, settings.url_prefix or "/")
 

@@ -236,12 +236,14 @@ class Workspace:
 class Workflow:
     """A workflow: the routing configuration and where to ask for assignment answers.
 
-    :param configuration: the routing configuration, decoded from JSON.
+    :param configuration: the routing configuration, decoded when it is JSON
+        (``document_content_type`` ``application/json``, the usual case), else
+        the document's text as received.
     """
 
     sid: str
     friendly_name: str | None = None
-    configuration: dict[str, Any] | None = None
+    configuration: dict[str, Any] | str | None = None
     assignment_callback_url: str | None = None
     fallback_assignment_callback_url: str | None = None
     task_reservation_timeout: int | None = None
@@ -421,6 +423,7 @@ class Event:
     workflow_sid: str | None = None
     workflow_name: str | None = None
     event_data: dict[str, Any] | None = None
+    event_date_ms: int | None = None
     actor_sid: str | None = None
     actor_type: str | None = None
     actor_url: str | None = None

@@ -135,6 +135,22 @@ class _JsonObject(fields.Field[dict[str, Any]]):
             raise ValidationError(str(exc)) from exc
 
 
+class _JsonObjectOrText(fields.Field[dict[str, Any] | str]):
+    """A document that is usually a JSON object; any other text is kept as it is."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> dict[str, Any] | str:
+        if isinstance(value, dict):
+            return value
+        if not isinstance(value, str):
+            raise ValidationError(f"expected a document as a string, got {type(value).__name__}")
+        try:
+            return _decode_json_object(value)
+        except ValueError:
+            return value
+
+
 class _Timestamp(fields.Field[datetime]):
     """Twilio sends epoch seconds; ISO 8601 and epoch milliseconds are accepted too."""
 
@@ -491,7 +507,10 @@ def _rest_field(hint: Any, wire: str, required: bool) -> fields.Field[Any] | Non
     """Return the marshmallow field for one model annotation, or None for nested models."""
     options: dict[str, Any] = {"data_key": wire, "required": required, "allow_none": not required}
     if get_origin(hint) in (Union, types.UnionType):
-        hint = next(arg for arg in get_args(hint) if arg is not type(None))
+        kinds = [arg for arg in get_args(hint) if arg is not type(None)]
+        if len(kinds) == 2 and str in kinds:
+            return _JsonObjectOrText(**options)
+        hint = kinds[0]
     origin = get_origin(hint) or hint
     if origin is str:
         return fields.String(**options)
