@@ -286,6 +286,24 @@ class TaskRouter:
 
         return register
 
+    # -- REST client ----------------------------------------------------------------
+
+    @property
+    def client(self) -> TaskRouterClient:
+        """The current application's REST client, built on first use from its config.
+
+        Uses ``TASKROUTER_ACCOUNT_SID``, ``TASKROUTER_AUTH_TOKEN``,
+        ``TASKROUTER_WORKSPACE_SID`` and ``TASKROUTER_BASE_URL``; one client
+        (one connection pool) per application.
+
+        :raises RuntimeError: outside an application context, or without credentials.
+        """
+        return self.client_for(current_app._get_current_object())  # type: ignore[attr-defined]
+
+    def client_for(self, app: Flask) -> TaskRouterClient:
+        """The REST client of ``app`` (for use outside an application context)."""
+        return _state(app).get_client()
+
     # -- URLs ---------------------------------------------------------------------
 
     def assignment_url(self, app: Flask | None = None) -> str:

@@ -1,0 +1,55 @@
+"""``tr.client``: one REST client per application, built from its configuration."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from taskrouter_flask import TaskRouter
+from taskrouter_flask.models import Task
+
+from .conftest import ACCOUNT, TOKEN, WORKSPACE, FakeApi
+from .test_operations import example_answer
+
+
+def make_app(api: FakeApi, tr: TaskRouter, **config: str) -> Flask:
+    app = Flask("client_app")
+    app.config.update(
+        {
+            "TASKROUTER_ACCOUNT_SID": ACCOUNT,
+            "TASKROUTER_AUTH_TOKEN": TOKEN,
+            "TASKROUTER_WORKSPACE_SID": WORKSPACE,
+            "TASKROUTER_BASE_URL": api.url,
+            **config,
+        }
+    )
+    tr.init_app(app)
+    return app
+
+
+def test_client_is_built_from_config_once_per_app(api: FakeApi) -> None:
+    tr = TaskRouter()
+    first = make_app(api, tr)
+    second = make_app(api, tr, TASKROUTER_WORKSPACE_SID="WS" + "9" * 32)
+    with first.app_context():
+        client = tr.client
+        assert tr.client is client
+        assert client.base_url == api.url
+        api.reply(201, example_answer("CreateTask")[1])
+        task = client.tasks.create(attributes={"type": "ticket"})
+        assert isinstance(task, Task)
+    assert api.requests[0].path == f"/v1/Workspaces/{WORKSPACE}/Tasks"
+    other = tr.client_for(second)
+    assert other is not client and other.workspace_sid == "WS" + "9" * 32
+
+
+def test_client_needs_credentials(api: FakeApi) -> None:
+    tr = TaskRouter()
+    app = make_app(api, tr, TASKROUTER_ACCOUNT_SID="")
+    with app.app_context(), pytest.raises(RuntimeError, match="TASKROUTER_ACCOUNT_SID"):
+        tr.client  # noqa: B018
+
+
+def test_client_outside_an_app_context_is_an_error() -> None:
+    with pytest.raises(RuntimeError):
+        TaskRouter().client  # noqa: B018
