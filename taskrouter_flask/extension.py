@@ -53,6 +53,8 @@ DEFAULT_CONFIG: Mapping[str, Any] = {
     "TASKROUTER_AUTH_TOKEN": None,
     "TASKROUTER_SECONDARY_AUTH_TOKEN": None,
     "TASKROUTER_WORKSPACE_SID": None,
+    "TASKROUTER_API_KEY_SID": None,
+    "TASKROUTER_API_KEY_SECRET": None,
     "TASKROUTER_URL_PREFIX": "/taskrouter",
     "TASKROUTER_VALIDATE_SIGNATURES": True,
     "TASKROUTER_PROXY_FIX": 0,
@@ -166,15 +168,21 @@ class _AppState:
         """Build the application's REST client on first use, from its configuration."""
         with self.lock:
             if self.client is None:
-                account = self.config.get("TASKROUTER_ACCOUNT_SID")
-                token = self.config.get("TASKROUTER_AUTH_TOKEN")
-                if not account or not token:
+                # An API key, when configured, is preferred to the account's own token.
+                username = self.config.get("TASKROUTER_API_KEY_SID") or self.config.get(
+                    "TASKROUTER_ACCOUNT_SID"
+                )
+                secret = self.config.get("TASKROUTER_API_KEY_SECRET") or self.config.get(
+                    "TASKROUTER_AUTH_TOKEN"
+                )
+                if not username or not secret:
                     raise RuntimeError(
                         "tr.client needs TASKROUTER_ACCOUNT_SID and TASKROUTER_AUTH_TOKEN"
+                        " (or TASKROUTER_API_KEY_SID and TASKROUTER_API_KEY_SECRET)"
                     )
                 self.client = TaskRouterClient(
-                    account,
-                    token,
+                    username,
+                    secret,
                     self.config.get("TASKROUTER_WORKSPACE_SID"),
                     base_url=self.config.get("TASKROUTER_BASE_URL") or DEFAULT_BASE_URL,
                 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from flask import Flask
 
@@ -53,3 +55,12 @@ def test_client_needs_credentials(api: FakeApi) -> None:
 def test_client_outside_an_app_context_is_an_error() -> None:
     with pytest.raises(RuntimeError):
         TaskRouter().client  # noqa: B018
+
+
+def test_an_api_key_is_preferred(api: FakeApi) -> None:
+    tr = TaskRouter()
+    app = make_app(api, tr, TASKROUTER_API_KEY_SID="SK" + "1" * 32, TASKROUTER_API_KEY_SECRET="k")
+    api.reply(200, example_answer("FetchTask")[1])
+    tr.client_for(app).tasks.fetch("WT" + "2" * 32)
+    expected = base64.b64encode(("SK" + "1" * 32 + ":k").encode()).decode()
+    assert api.requests[0].headers["Authorization"] == f"Basic {expected}"
