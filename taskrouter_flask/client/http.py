@@ -114,14 +114,17 @@ class HttpTransport:
     def url_for(self, path_or_url: str) -> str:
         """Return an absolute URL on our base URL.
 
-        A URL the API gave us (a ``next_page_url``) is followed only on our own
-        origin: its path and query are re-based, so credentials never go elsewhere.
+        A URL the API gave us (a ``next_page_url``) is followed as it is on our
+        own origin; on any other origin its path and query are re-based on our
+        base URL, so credentials never go elsewhere.
         """
         if path_or_url.startswith("/"):
             return self.base_url + path_or_url
         parts = urlsplit(path_or_url)
         base = urlsplit(self.base_url)
-        return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
+        if (parts.scheme, parts.netloc) == (base.scheme, base.netloc):
+            return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+        return self.base_url + urlunsplit(("", "", parts.path, parts.query, ""))
 
     def request(
         self,

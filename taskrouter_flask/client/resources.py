@@ -4,7 +4,9 @@ Each operation of the API description is an :class:`Operation`: its method,
 its path, the wire names of its parameters and the model its answer becomes.
 Resource classes only say which operation a method is; :meth:`_Resource._call`
 turns snake_case keyword arguments into the wire's PascalCase fields, encodes
-values (JSON for dicts and lists, ``true``/``false``, ISO 8601 dates), refuses
+values (JSON for dicts such as attributes and configurations, one field per
+item for lists, as the API's array parameters want, ``true``/``false``, ISO
+8601 dates), refuses
 unknown or missing arguments before any request, and parses the answer.
 Because the operations are data, a test can hold them against the API
 description and fail on any path, method or parameter name we do not cover.
@@ -122,7 +124,7 @@ def _encode(value: Any) -> str:
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, dict | list | tuple):
+    if isinstance(value, dict):
         return json.dumps(value, separators=(",", ":"))
     to_json = getattr(value, "to_json", None)
     if callable(to_json):
@@ -184,7 +186,9 @@ class _Resource(Generic[T]):
             body = self._client.transport.request("POST", url, data=wire, headers=headers)
         return self._parse(operation.model, body, operation.name)
 
-    def _wire_params(self, operation: Operation, params: Mapping[str, Any]) -> dict[str, str]:
+    def _wire_params(
+        self, operation: Operation, params: Mapping[str, Any]
+    ) -> dict[str, str | list[str]]:
         allowed = dict(operation.keywords)
         extra = {"if_match"} if operation.if_match else set()
         if operation.json_body:
@@ -202,7 +206,12 @@ class _Resource(Generic[T]):
             raise TypeError(
                 f"{operation.name}: missing required keyword argument(s) {', '.join(missing)}"
             )
-        return {name: _encode(value) for name, value in given.items()}
+        return {
+            name: [_encode(item) for item in value]
+            if isinstance(value, list | tuple)
+            else _encode(value)
+            for name, value in given.items()
+        }
 
     def _path(self, operation: Operation, values: Mapping[str, str]) -> str:
         known = {"WorkspaceSid": self._client.workspace_sid, **self._parents, **values}
@@ -239,7 +248,7 @@ class _Resource(Generic[T]):
         return self._fetch_page(self._path(operation, path), wire, operation)
 
     def _fetch_page(
-        self, url: str, query: Mapping[str, str] | None, operation: Operation
+        self, url: str, query: Mapping[str, str | list[str]] | None, operation: Operation
     ) -> Page[Any]:
         body = self._client.transport.request("GET", url, params=query)
         if not isinstance(body, Mapping) or not isinstance(body.get("meta"), Mapping):
@@ -262,21 +271,22 @@ class _Resource(Generic[T]):
     ) -> Iterator[Any]:
         if limit is not None and limit < 0:
             raise ValueError(f"limit: expected a number of items >= 0, got {limit}")
-        # Validate now, so a bad argument fails at the call, not at the first next().
-        self._wire_params(operation, params)
-        return self._generate(operation, params, limit, path)
+        # Check everything now, so a bad argument fails at the call, not at the first next().
+        query = self._wire_params(operation, params)
+        url = self._path(operation, path)
+        return self._generate(operation, url, query, limit)
 
     def _generate(
         self,
         operation: Operation,
-        params: Mapping[str, Any],
+        url: str,
+        query: Mapping[str, str | list[str]],
         limit: int | None,
-        path: Mapping[str, str],
     ) -> Iterator[Any]:
         if limit == 0:
             return
         count = 0
-        page: Page[Any] | None = self._page(operation, params, **path)
+        page: Page[Any] | None = self._fetch_page(url, query, operation)
         while page is not None:
             for item in page.items:
                 yield item
