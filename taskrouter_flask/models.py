@@ -3,10 +3,11 @@
 Handlers receive these instead of a form of strings, and the REST client
 returns the same types: attribute JSON is already a ``dict``, ages and
 priorities are ``int``, timestamps are aware ``datetime``. A field that a
-callback or a resource does not carry is ``None``. They are frozen dataclasses, so a handler cannot mutate what
-another handler of the same event will see, and two payloads compare equal by
-value in tests. ``raw`` keeps every field exactly as received, including the
-ones Twilio adds after this library was written.
+callback or a resource does not carry is ``None``. They are frozen
+dataclasses, so a handler cannot mutate what another handler of the same
+event will see, and two payloads compare equal by value in tests. ``raw``
+keeps every field exactly as received, including the ones Twilio adds after
+this library was written.
 
 Pure module: no Flask, no marshmallow; :mod:`taskrouter_flask.schemas` builds
 these from callback forms and REST JSON.
