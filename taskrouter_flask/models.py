@@ -98,8 +98,21 @@ def _empty_raw() -> Mapping[str, Any]:
     return {}
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _WorkspaceResource:
+    """Fields every resource inside a workspace has; keyword-only, after the resource's own."""
+
+    account_sid: str | None = None
+    workspace_sid: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+    url: str | None = None
+    links: dict[str, str] | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+
+
 @dataclass(frozen=True, slots=True)
-class Task:
+class Task(_WorkspaceResource):
     """A task as a callback describes it.
 
     :param sid: the task SID (``WT...``).
@@ -130,17 +143,10 @@ class Task:
     ignore_capacity: bool | None = None
     routing_target: str | None = None
     addons: dict[str, Any] | None = None
-    account_sid: str | None = None
-    workspace_sid: str | None = None
-    date_created: datetime | None = None
-    date_updated: datetime | None = None
-    url: str | None = None
-    links: dict[str, str] | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
-class Worker:
+class Worker(_WorkspaceResource):
     """A worker as a callback describes it.
 
     :param sid: the worker SID (``WK...``).
@@ -159,29 +165,15 @@ class Worker:
     time_in_previous_activity_ms: int | None = None
     available: bool | None = None
     date_status_changed: datetime | None = None
-    account_sid: str | None = None
-    workspace_sid: str | None = None
-    date_created: datetime | None = None
-    date_updated: datetime | None = None
-    url: str | None = None
-    links: dict[str, str] | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
-class Activity:
+class Activity(_WorkspaceResource):
     """An activity (a worker state such as *Available* or *Offline*)."""
 
     sid: str
     friendly_name: str | None = None
     available: bool | None = None
-    account_sid: str | None = None
-    workspace_sid: str | None = None
-    date_created: datetime | None = None
-    date_updated: datetime | None = None
-    url: str | None = None
-    links: dict[str, str] | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +227,7 @@ class Workspace:
 
 
 @dataclass(frozen=True, slots=True)
-class Workflow:
+class Workflow(_WorkspaceResource):
     """A workflow: the routing configuration and where to ask for assignment answers.
 
     :param configuration: the routing configuration, decoded when it is JSON
@@ -250,17 +242,10 @@ class Workflow:
     fallback_assignment_callback_url: str | None = None
     task_reservation_timeout: int | None = None
     document_content_type: str | None = None
-    account_sid: str | None = None
-    workspace_sid: str | None = None
-    date_created: datetime | None = None
-    date_updated: datetime | None = None
-    url: str | None = None
-    links: dict[str, str] | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
-class TaskQueue:
+class TaskQueue(_WorkspaceResource):
     """A task queue and the expression that says which workers serve it."""
 
     sid: str
@@ -272,34 +257,20 @@ class TaskQueue:
     reservation_activity_name: str | None = None
     assignment_activity_sid: str | None = None
     assignment_activity_name: str | None = None
-    account_sid: str | None = None
-    workspace_sid: str | None = None
-    date_created: datetime | None = None
-    date_updated: datetime | None = None
-    url: str | None = None
-    links: dict[str, str] | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
-class TaskChannel:
+class TaskChannel(_WorkspaceResource):
     """A task channel (voice, chat, ...) for multitasking workspaces."""
 
     sid: str
     friendly_name: str | None = None
     unique_name: str | None = None
     channel_optimized_routing: bool | None = None
-    account_sid: str | None = None
-    workspace_sid: str | None = None
-    date_created: datetime | None = None
-    date_updated: datetime | None = None
-    url: str | None = None
-    links: dict[str, str] | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
-class Reservation:
+class Reservation(_WorkspaceResource):
     """A reservation: a task offered to one worker."""
 
     sid: str
@@ -307,13 +278,6 @@ class Reservation:
     task_sid: str | None = None
     worker_sid: str | None = None
     worker_name: str | None = None
-    account_sid: str | None = None
-    workspace_sid: str | None = None
-    date_created: datetime | None = None
-    date_updated: datetime | None = None
-    url: str | None = None
-    links: dict[str, str] | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

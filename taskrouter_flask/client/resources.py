@@ -340,6 +340,31 @@ class _Collection(_Resource[T]):
         self._call(_need(self._delete, "delete"), params, Sid=sid)
 
 
+class _WithStatistics(_Collection[T]):
+    """A collection whose members have plain, real-time and cumulative statistics."""
+
+    _statistics: Operation
+    _real_time: Operation
+    _cumulative: Operation
+    #: The path parameter naming the member, e.g. ``TaskQueueSid``.
+    _member: str
+
+    def statistics(self, sid: str, **window: Any) -> Statistics:
+        """Cumulative and real-time statistics of member ``sid``."""
+        result: Statistics = self._call(self._statistics, window, **{self._member: sid})
+        return result
+
+    def real_time_statistics(self, sid: str, **filters: Any) -> Statistics:
+        """Real-time statistics of member ``sid``."""
+        result: Statistics = self._call(self._real_time, filters, **{self._member: sid})
+        return result
+
+    def cumulative_statistics(self, sid: str, **window: Any) -> Statistics:
+        """Cumulative statistics of member ``sid`` over a time window."""
+        result: Statistics = self._call(self._cumulative, window, **{self._member: sid})
+        return result
+
+
 def _need(operation: Operation | None, what: str) -> Operation:
     if operation is None:
         raise AttributeError(f"this resource has no {what} operation")
@@ -352,9 +377,10 @@ _WS = "/v1/Workspaces"
 _W = "/v1/Workspaces/{WorkspaceSid}"
 
 
-class Workspaces(_Collection[Workspace]):
+class Workspaces(_WithStatistics[Workspace]):
     """``/v1/Workspaces``."""
 
+    _member = "WorkspaceSid"
     _list = _op("ListWorkspace", "GET", _WS, Workspace, ["FriendlyName"], paged=True)
     _create = _op(
         "CreateWorkspace",
@@ -392,21 +418,6 @@ class Workspaces(_Collection[Workspace]):
         Statistics,
         _STATS_WINDOW,
     )
-
-    def statistics(self, sid: str, **window: Any) -> Statistics:
-        """Cumulative and real-time statistics of workspace ``sid``."""
-        result: Statistics = self._call(self._statistics, window, WorkspaceSid=sid)
-        return result
-
-    def real_time_statistics(self, sid: str, **filters: Any) -> Statistics:
-        """Real-time statistics of workspace ``sid``."""
-        result: Statistics = self._call(self._real_time, filters, WorkspaceSid=sid)
-        return result
-
-    def cumulative_statistics(self, sid: str, **window: Any) -> Statistics:
-        """Cumulative statistics of workspace ``sid`` over a time window."""
-        result: Statistics = self._call(self._cumulative, window, WorkspaceSid=sid)
-        return result
 
 
 class Activities(_Collection[Activity]):
@@ -471,9 +482,10 @@ class TaskChannels(_Collection[TaskChannel]):
     _delete = _op("DeleteTaskChannel", "DELETE", _W + "/TaskChannels/{Sid}", None)
 
 
-class TaskQueues(_Collection[TaskQueue]):
+class TaskQueues(_WithStatistics[TaskQueue]):
     """``/v1/Workspaces/{WorkspaceSid}/TaskQueues`` and their statistics."""
 
+    _member = "TaskQueueSid"
     _list = _op(
         "ListTaskQueue",
         "GET",
@@ -538,21 +550,6 @@ class TaskQueues(_Collection[TaskQueue]):
         json_body=True,
     )
 
-    def statistics(self, sid: str, **window: Any) -> Statistics:
-        """Cumulative and real-time statistics of queue ``sid``."""
-        result: Statistics = self._call(self._statistics, window, TaskQueueSid=sid)
-        return result
-
-    def real_time_statistics(self, sid: str, **filters: Any) -> Statistics:
-        """Real-time statistics of queue ``sid``."""
-        result: Statistics = self._call(self._real_time, filters, TaskQueueSid=sid)
-        return result
-
-    def cumulative_statistics(self, sid: str, **window: Any) -> Statistics:
-        """Cumulative statistics of queue ``sid`` over a time window."""
-        result: Statistics = self._call(self._cumulative, window, TaskQueueSid=sid)
-        return result
-
     def list_statistics(self, *, limit: int | None = None, **filters: Any) -> Iterator[Statistics]:
         """Iterate over the statistics of every queue, page by page."""
         iterator: Iterator[Statistics] = self._iterate(self._all_statistics, filters, limit)
@@ -567,9 +564,10 @@ class TaskQueues(_Collection[TaskQueue]):
         return result
 
 
-class Workflows(_Collection[Workflow]):
+class Workflows(_WithStatistics[Workflow]):
     """``/v1/Workspaces/{WorkspaceSid}/Workflows`` and their statistics."""
 
+    _member = "WorkflowSid"
     _list = _op("ListWorkflow", "GET", _W + "/Workflows", Workflow, ["FriendlyName"], paged=True)
     _create = _op(
         "CreateWorkflow",
@@ -611,21 +609,6 @@ class Workflows(_Collection[Workflow]):
         Statistics,
         _STATS_WINDOW,
     )
-
-    def statistics(self, sid: str, **window: Any) -> Statistics:
-        """Cumulative and real-time statistics of workflow ``sid``."""
-        result: Statistics = self._call(self._statistics, window, WorkflowSid=sid)
-        return result
-
-    def real_time_statistics(self, sid: str, **filters: Any) -> Statistics:
-        """Real-time statistics of workflow ``sid``."""
-        result: Statistics = self._call(self._real_time, filters, WorkflowSid=sid)
-        return result
-
-    def cumulative_statistics(self, sid: str, **window: Any) -> Statistics:
-        """Cumulative statistics of workflow ``sid`` over a time window."""
-        result: Statistics = self._call(self._cumulative, window, WorkflowSid=sid)
-        return result
 
 
 class TaskReservations(_Collection[Reservation]):
