@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import InstructionError, PayloadError, TaskRouterError
+from .expressions import Expression, ExpressionError, compile_expression
 from .instructions import (
     Accept,
     Call,
@@ -50,6 +51,8 @@ __all__ = [
     "Conference",
     "Dequeue",
     "Event",
+    "Expression",
+    "ExpressionError",
     "Instruction",
     "InstructionError",
     "PayloadError",
@@ -63,6 +66,7 @@ __all__ = [
     "__version__",
     "accept",
     "call",
+    "compile_expression",
     "compute_signature",
     "conference",
     "dequeue",

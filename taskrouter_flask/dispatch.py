@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, TypeVar
 
 from .errors import InstructionError
+from .expressions import compile_expression
 from .instructions import Instruction, accept, instruction_from_dict, reject
 from .models import EVENT_TYPES, Assignment, Event
 
@@ -130,19 +131,22 @@ class Dispatcher:
         *,
         queue: str | Iterable[str] | None = None,
         workflow: str | Iterable[str] | None = None,
-        when: Callable[[Assignment], object] | None = None,
+        when: str | Callable[[Assignment], object] | None = None,
     ) -> _F:
         """Register an assignment handler; see :meth:`TaskRouter.assignment`.
 
         :raises ValueError: if a queue or workflow is not a SID.
-        :raises TypeError: if ``when`` is not callable.
+        :raises ExpressionError: if ``when`` is an expression that does not parse.
+        :raises TypeError: if ``when`` is neither an expression nor a callable.
         """
         if not callable(handler):
             raise TypeError(f"assignment handler: expected a callable, got {handler!r}")
-        if when is not None and not callable(when):
+        if isinstance(when, str):
+            when = _expression_predicate(when)
+        elif when is not None and not callable(when):
             raise TypeError(
-                f"when: expected a callable taking the Assignment, got {type(when).__name__}"
-                " (TaskRouter expression strings are not supported yet)"
+                "when: expected a TaskRouter expression string or a callable taking the"
+                f" Assignment, got {type(when).__name__}"
             )
         route = AssignmentRoute(
             handler=handler,
@@ -314,6 +318,22 @@ def _sids(
                 f" got {sid!r}"
             )
     return frozenset(values)
+
+
+def _expression_predicate(text: str) -> Callable[[Assignment], bool]:
+    """Compile ``text`` now (a bad expression fails at registration) into a matcher.
+
+    Bare names are the task's attributes; ``task.`` and ``worker.`` names the
+    task's and the worker's attributes.
+    """
+    evaluate = compile_expression(text).evaluate
+
+    def matches(assignment: Assignment) -> bool:
+        task = assignment.task.attributes
+        return evaluate(task, task=task, worker=assignment.worker.attributes)
+
+    matches.__qualname__ = f"when({text!r})"
+    return matches
 
 
 def _name(handler: Callable[..., Any]) -> str:

@@ -241,7 +241,7 @@ class TaskRouter:
         *,
         queue: str | Iterable[str] | None = None,
         workflow: str | Iterable[str] | None = None,
-        when: Callable[[Assignment], object] | None = None,
+        when: str | Callable[[Assignment], object] | None = None,
     ) -> Callable[[_F], _F]:
         """Register the decorated function as an assignment handler.
 
@@ -252,8 +252,11 @@ class TaskRouter:
 
         :param queue: a TaskQueue SID (``WQ...``) or several.
         :param workflow: a Workflow SID (``WW...``) or several.
-        :param when: a predicate taking the :class:`Assignment`.
+        :param when: a TaskRouter expression over the task's attributes (with
+            ``task.`` and ``worker.`` names), compiled now; or a predicate
+            taking the :class:`Assignment`.
         :raises ValueError: if ``queue`` or ``workflow`` is not a SID.
+        :raises ExpressionError: if ``when`` is an expression that does not parse.
         """
 
         def register(handler: _F) -> _F:

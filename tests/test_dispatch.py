@@ -9,6 +9,7 @@ import pytest
 
 from taskrouter_flask import Assignment, Event, accept, reject
 from taskrouter_flask.dispatch import Dispatcher, Reply
+from taskrouter_flask.expressions import ExpressionError
 from taskrouter_flask.testing import make_assignment, make_event, make_sid
 
 GOLD = make_sid("WQ")
@@ -191,6 +192,31 @@ def test_bad_matchers_are_refused(kwargs: dict[str, Any], message: str) -> None:
         Dispatcher().add_assignment(lambda a: None, **kwargs)
 
 
-def test_when_must_be_callable() -> None:
-    with pytest.raises(TypeError, match="when: expected a callable"):
-        Dispatcher().add_assignment(lambda a: None, when="type == 'ticket'")  # type: ignore[arg-type]
+def test_when_must_be_an_expression_or_callable() -> None:
+    with pytest.raises(TypeError, match="when: expected a TaskRouter expression string or a call"):
+        Dispatcher().add_assignment(lambda a: None, when=42)  # type: ignore[arg-type]
+
+
+def test_when_expression_is_compiled_at_registration() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        Dispatcher().add_assignment(lambda a: None, when="type == 'ticket' AND")
+    assert caught.value.column == 21
+
+
+def test_when_expression_matches_task_and_worker_attributes() -> None:
+    d = Dispatcher()
+    d.add_assignment(
+        lambda a: accept(),
+        when="type == 'ticket' AND customer_value == 'Gold' AND worker.skills HAS 'billing'",
+    )
+    gold = {"type": "ticket", "customer_value": "Gold"}
+    reply = d.dispatch_assignment(
+        make_assignment(task_attributes=gold, worker_attributes={"skills": ["billing"]}),
+        unmatched="error",
+    )
+    assert reply.body == {"instruction": "accept"}
+    reply = d.dispatch_assignment(
+        make_assignment(task_attributes=gold, worker_attributes={"skills": ["sales"]}),
+        unmatched="error",
+    )
+    assert reply.status == 500
