@@ -28,6 +28,7 @@ from .instructions import (
 )
 from .models import Activity, Assignment, Event, Task, Worker, WorkerChannel
 from .signature import compute_signature, validate_signature
+from .workflow import Filter, Target, WorkflowConfiguration, WorkflowConfigurationError
 
 if TYPE_CHECKING:
     from .extension import TaskRouter
@@ -52,17 +53,21 @@ __all__ = [
     "Dequeue",
     "Event",
     "Expression",
+    "Filter",
     "ExpressionError",
     "Instruction",
     "InstructionError",
     "PayloadError",
     "Redirect",
     "Reject",
+    "Target",
     "Task",
     "TaskRouter",
     "TaskRouterError",
     "Worker",
     "WorkerChannel",
+    "WorkflowConfiguration",
+    "WorkflowConfigurationError",
     "__version__",
     "accept",
     "call",

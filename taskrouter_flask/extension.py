@@ -24,6 +24,7 @@ from urllib.parse import quote, unquote_to_bytes
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from .cli import taskrouter_cli
 from .client import TaskRouterClient
 from .client.http import DEFAULT_BASE_URL
 from .dispatch import (
@@ -228,6 +229,8 @@ class TaskRouter:
                 f"/{name}", name, view, methods=methods, provide_automatic_options=False
             )
         app.register_blueprint(blueprint)
+        if taskrouter_cli.name not in app.cli.commands:
+            app.cli.add_command(taskrouter_cli)
         app.extensions[_EXTENSION_KEY] = _AppState(
             extension=self, settings=settings, config=app.config
         )

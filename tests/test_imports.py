@@ -14,6 +14,9 @@ PURE = [
     "taskrouter_flask.instructions",
     "taskrouter_flask.schemas",
     "taskrouter_flask.dispatch",
+    "taskrouter_flask.expressions",
+    "taskrouter_flask.workflow",
+    "taskrouter_flask.client",
 ]
 
 
