@@ -1,0 +1,265 @@
+"""The sandbox's resources as mutable records, and the two lifecycles as explicit tables.
+
+Records hold exactly what the engine decides with; the REST layer renders
+them in the API's JSON shape. Task and reservation statuses are enums with a
+transition table: :func:`check_transition` is the one gate every status
+change goes through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from ..expressions import Expression
+from ..workflow import WorkflowConfiguration
+from .errors import InvalidTransition
+
+__all__ = [
+    "RESERVATION_TRANSITIONS",
+    "TASK_TRANSITIONS",
+    "ActivityRecord",
+    "EventRecord",
+    "ReservationRecord",
+    "ReservationStatus",
+    "TaskChannelRecord",
+    "TaskQueueRecord",
+    "TaskRecord",
+    "TaskStatus",
+    "WorkerChannelRecord",
+    "WorkerRecord",
+    "WorkflowRecord",
+    "WorkspaceRecord",
+    "check_transition",
+]
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    RESERVED = "reserved"
+    ASSIGNED = "assigned"
+    WRAPPING = "wrapping"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+
+
+class ReservationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    TIMEOUT = "timeout"
+    CANCELED = "canceled"
+    RESCINDED = "rescinded"
+    WRAPPING = "wrapping"
+    COMPLETED = "completed"
+
+
+TASK_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.PENDING: frozenset({TaskStatus.RESERVED, TaskStatus.CANCELED}),
+    TaskStatus.RESERVED: frozenset({TaskStatus.PENDING, TaskStatus.ASSIGNED, TaskStatus.CANCELED}),
+    TaskStatus.ASSIGNED: frozenset({TaskStatus.WRAPPING, TaskStatus.COMPLETED}),
+    TaskStatus.WRAPPING: frozenset({TaskStatus.COMPLETED}),
+    TaskStatus.COMPLETED: frozenset(),
+    TaskStatus.CANCELED: frozenset(),
+}
+
+RESERVATION_TRANSITIONS: dict[ReservationStatus, frozenset[ReservationStatus]] = {
+    ReservationStatus.PENDING: frozenset(
+        {
+            ReservationStatus.ACCEPTED,
+            ReservationStatus.REJECTED,
+            ReservationStatus.TIMEOUT,
+            ReservationStatus.CANCELED,
+            ReservationStatus.RESCINDED,
+        }
+    ),
+    ReservationStatus.ACCEPTED: frozenset(
+        {ReservationStatus.WRAPPING, ReservationStatus.COMPLETED}
+    ),
+    ReservationStatus.WRAPPING: frozenset({ReservationStatus.COMPLETED}),
+    ReservationStatus.REJECTED: frozenset(),
+    ReservationStatus.TIMEOUT: frozenset(),
+    ReservationStatus.CANCELED: frozenset(),
+    ReservationStatus.RESCINDED: frozenset(),
+    ReservationStatus.COMPLETED: frozenset(),
+}
+
+#: Reservation statuses that occupy the worker.
+ACTIVE_RESERVATION = frozenset(
+    {ReservationStatus.PENDING, ReservationStatus.ACCEPTED, ReservationStatus.WRAPPING}
+)
+
+
+def check_transition(kind: str, sid: str, current: StrEnum, new: StrEnum) -> None:
+    """Refuse a status change the lifecycle does not have.
+
+    :raises InvalidTransition: naming the resource and both statuses.
+    """
+    table: dict[Any, frozenset[Any]] = (
+        TASK_TRANSITIONS if kind == "task" else RESERVATION_TRANSITIONS
+    )
+    if new not in table[current]:
+        allowed = ", ".join(sorted(s.value for s in table[current])) or "none (it is final)"
+        raise InvalidTransition(
+            f"{kind} {sid} is {current.value} and cannot become {new.value}; allowed: {allowed}"
+        )
+
+
+@dataclass(slots=True)
+class WorkspaceRecord:
+    sid: str
+    friendly_name: str
+    date_created: datetime
+    date_updated: datetime
+    event_callback_url: str | None = None
+    events_filter: str | None = None
+    default_activity_sid: str | None = None
+    timeout_activity_sid: str | None = None
+    multi_task_enabled: bool = False
+    prioritize_queue_order: str = "FIFO"
+
+
+@dataclass(slots=True)
+class ActivityRecord:
+    sid: str
+    workspace_sid: str
+    friendly_name: str
+    available: bool
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass(slots=True)
+class WorkerRecord:
+    sid: str
+    workspace_sid: str
+    friendly_name: str
+    attributes: dict[str, Any]
+    activity_sid: str
+    date_created: datetime
+    date_updated: datetime
+    date_status_changed: datetime
+    #: When the worker last became free for work; the longest idle is offered work first.
+    idle_since: datetime
+    seq: int
+    revision: int = 0
+    #: Queues whose target_workers match this worker.
+    queues: set[str] = field(default_factory=set)
+    #: Attributes plus sid, friendly_name, activity_sid, activity_name, for target expressions.
+    view: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TaskQueueRecord:
+    sid: str
+    workspace_sid: str
+    friendly_name: str
+    target_workers: str
+    target: Expression
+    max_reserved_workers: int
+    task_order: str
+    reservation_activity_sid: str | None
+    assignment_activity_sid: str | None
+    date_created: datetime
+    date_updated: datetime
+    #: Workers whose attributes match target_workers.
+    eligible: set[str] = field(default_factory=set)
+    #: Sorted keys of the tasks waiting here: (-priority, order, sid).
+    waiting: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class WorkflowRecord:
+    sid: str
+    workspace_sid: str
+    friendly_name: str
+    configuration: WorkflowConfiguration
+    document: str
+    assignment_callback_url: str | None
+    fallback_assignment_callback_url: str | None
+    task_reservation_timeout: int
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass(slots=True)
+class TaskChannelRecord:
+    sid: str
+    workspace_sid: str
+    friendly_name: str
+    unique_name: str
+    channel_optimized_routing: bool
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass(slots=True)
+class WorkerChannelRecord:
+    sid: str
+    workspace_sid: str
+    worker_sid: str
+    task_channel_sid: str
+    configured_capacity: int
+    available: bool
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass(slots=True)
+class TaskRecord:
+    sid: str
+    workspace_sid: str
+    workflow_sid: str | None
+    attributes: dict[str, Any]
+    priority: int
+    timeout: int
+    task_channel_sid: str
+    status: TaskStatus
+    date_created: datetime
+    date_updated: datetime
+    seq: int
+    reason: str | None = None
+    task_queue_sid: str | None = None
+    task_queue_entered_date: datetime | None = None
+    revision: int = 0
+    #: Routing position: the filter (None: the default filter) and the target in it.
+    filter_index: int | None = None
+    target_index: int = 0
+    #: Bumped whenever the task moves on, so stale step timers are ignored.
+    step: int = 0
+    rejections: int = 0
+    #: The priority given at creation or by update; a target's priority overrides it.
+    base_priority: int = 0
+    virtual_start_time: datetime | None = None
+    ignore_capacity: bool = False
+    routing_target: str | None = None
+
+
+@dataclass(slots=True)
+class ReservationRecord:
+    sid: str
+    workspace_sid: str
+    task_sid: str
+    worker_sid: str
+    task_queue_sid: str
+    status: ReservationStatus
+    date_created: datetime
+    date_updated: datetime
+    revision: int = 0
+    instruction: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class EventRecord:
+    """One event, with the fields an event callback carries (Twilio's CamelCase names)."""
+
+    sid: str
+    workspace_sid: str
+    type: str
+    description: str
+    resource_type: str
+    resource_sid: str
+    timestamp: datetime
+    fields: dict[str, str]
