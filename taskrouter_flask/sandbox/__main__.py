@@ -1,0 +1,76 @@
+"""``python -m taskrouter_flask.sandbox``: run a local TaskRouter until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+from collections.abc import Sequence
+
+from .server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m taskrouter_flask.sandbox",
+        description=(
+            "A local TaskRouter: the REST API v1, a routing engine, and signed assignment and"
+            " event callbacks, on one machine with no account and no network."
+        ),
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8099,
+        help="port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--account-sid",
+        default=DEFAULT_ACCOUNT_SID,
+        help="account SID clients authenticate with, and callbacks carry (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--auth-token",
+        default=DEFAULT_AUTH_TOKEN,
+        help="auth token clients authenticate with, and callbacks are signed with"
+        " (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data",
+        metavar="FILE",
+        help="SQLite file to keep state in, so a restart continues where it stopped"
+        " (default: in memory)",
+    )
+    parser.add_argument("--seed", type=int, help="make generated SIDs repeat from run to run")
+    parser.add_argument("--verbose", action="store_true", help="log every request and callback")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    sandbox = Sandbox(
+        account_sid=args.account_sid,
+        auth_token=args.auth_token,
+        host=args.host,
+        port=args.port,
+        data=args.data,
+        seed=args.seed,
+    )
+    with sandbox:
+        print(f"TaskRouter sandbox on {sandbox.base_url}", flush=True)
+        print(f"  account SID {sandbox.account_sid}, auth token {sandbox.auth_token}", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("stopping", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1024 @@
+"""TaskRouter's REST API v1 over the engine, as a Flask application.
+
+Every operation of the API description is served, on the same paths, with
+the same parameter names and the same JSON: the routes are generated from
+the client's operation table (:data:`taskrouter_flask.client.OPERATIONS`),
+so the client and the sandbox cannot drift apart. Requests need HTTP basic
+auth with the sandbox's account SID and token. Every refusal is Twilio's
+error JSON (``code``, ``message``, ``more_info``, ``status``); unknown
+parameters are refused as Twilio does. The engine is not thread-safe, so
+each request holds the service's lock while it reads or changes state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from ..client.resources import OPERATIONS, Operation, to_snake
+from ..expressions import Expression, ExpressionError, compile_expression
+from . import statistics
+from .engine import Engine
+from .errors import EngineError, InvalidArgument, NotFound
+from .render import Renderer
+from .state import EventRecord, ReservationStatus, TaskStatus
+
+__all__ = ["SandboxService", "create_app"]
+
+log = logging.getLogger(__name__)
+
+_MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 50
+
+
+@dataclass
+class SandboxService:
+    """What the REST app serves: the engine, its lock, and the credentials it accepts.
+
+    :param account_sid: the account SID clients authenticate with (HTTP basic username).
+    :param auth_token: the token (HTTP basic password).
+    :param after_change: called (outside the lock) after each request that changed state,
+        e.g. to save a snapshot.
+    """
+
+    engine: Engine
+    account_sid: str
+    auth_token: str
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    after_change: Callable[[], None] | None = None
+
+
+# -- parameter conversion -----------------------------------------------------------------
+
+_BOOL = {
+    "Available",
+    "MultiTaskEnabled",
+    "ChannelOptimizedRouting",
+    "IgnoreCapacity",
+    "RejectPendingReservations",
+    "CallAccept",
+    "RedirectAccept",
+    "Muted",
+    "StartConferenceOnEnter",
+    "EndConferenceOnExit",
+    "EarlyMedia",
+    "EndConferenceOnCustomerExit",
+    "BeepOnCustomerEntrance",
+    "Record",
+    "HasAddons",
+}
+_BOOL_OR_TEXT = {"Beep", "ConferenceRecord"}
+_INT = {
+    "Priority",
+    "Timeout",
+    "TaskReservationTimeout",
+    "MaxReservedWorkers",
+    "Capacity",
+    "Minutes",
+    "PageSize",
+    "Page",
+    "CallTimeout",
+    "DequeueTimeout",
+    "MaxParticipants",
+}
+_DATE = {"VirtualStartTime", "StartDate", "EndDate"}
+_LIST = {
+    "StatusCallbackEvent",
+    "ConferenceStatusCallbackEvent",
+    "DequeueStatusCallbackEvent",
+    "AssignmentStatus",
+}
+
+
+def _convert(name: str, values: Sequence[str]) -> Any:
+    if name in _LIST and len(values) > 1:
+        return list(values)
+    if len(values) > 1:
+        raise InvalidArgument(f"{name}: expected one value, got {len(values)}")
+    value = values[0]
+    if name in _BOOL or (name in _BOOL_OR_TEXT and value.lower() in ("true", "false")):
+        if value.lower() not in ("true", "false"):
+            raise InvalidArgument(f"{name}: expected true or false, got {value!r}")
+        return value.lower() == "true"
+    if name in _INT:
+        try:
+            return int(value)
+        except ValueError:
+            raise InvalidArgument(f"{name}: expected a whole number, got {value!r}") from None
+    if name in _DATE:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidArgument(f"{name}: expected an ISO 8601 date, got {value!r}") from None
+        if moment.tzinfo is None:
+            raise InvalidArgument(f"{name}: expected a date with a time zone, got {value!r}")
+        return moment
+    return value
+
+
+def _params(operation: Operation) -> dict[str, Any]:
+    source = request.args if operation.method == "GET" else request.form
+    if operation.method != "GET" and request.args:
+        source_names = set(request.args)
+        raise InvalidArgument(
+            f"{operation.name}: parameters go in the form body, not the query: "
+            + ", ".join(sorted(source_names))
+        )
+    unknown = sorted(set(source) - set(operation.params))
+    if unknown:
+        raise InvalidArgument(
+            f"{operation.name}: unknown parameter(s) {', '.join(unknown)}; accepted:"
+            f" {', '.join(operation.params) or 'none'}"
+        )
+    return {name: _convert(name, source.getlist(name)) for name in source}
+
+
+def _required(operation: Operation, params: Mapping[str, Any]) -> None:
+    missing = [name for name in operation.required if name not in params]
+    if missing:
+        raise InvalidArgument(
+            f"{operation.name}: missing required parameter(s) {', '.join(missing)}"
+        )
+
+
+def _kwargs(params: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    return {to_snake(name): params[name] for name in names if name in params}
+
+
+# -- responses ----------------------------------------------------------------------------
+
+
+def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    response = Response(json.dumps(body), status, mimetype="application/json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _error(status: int, code: int, message: str) -> Response:
+    return _json(
+        {
+            "code": code,
+            "message": message,
+            "more_info": _MORE_INFO.format(code=code),
+            "status": status,
+        },
+        status,
+    )
+
+
+@dataclass
+class _Call:
+    """One request being served: the operation, its path values and parameters."""
+
+    service: SandboxService
+    operation: Operation
+    path: dict[str, str]
+    params: dict[str, Any]
+    render: Renderer
+
+    @property
+    def engine(self) -> Engine:
+        return self.service.engine
+
+    @property
+    def ws(self) -> str:
+        return self.path.get("WorkspaceSid") or self.path["Sid"]
+
+    def if_match(self) -> str | None:
+        return request.headers.get("If-Match")
+
+    def page(self, items: Sequence[Any], render: Callable[[Any], Any], key: str) -> Response:
+        size = self.params.get("PageSize", DEFAULT_PAGE_SIZE)
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise InvalidArgument(f"PageSize: expected 1 to {MAX_PAGE_SIZE}, got {size}")
+        token = self.params.get("PageToken")
+        number = self.params.get("Page", 0)
+        if token is not None:
+            if not (isinstance(token, str) and token.startswith("PT") and token[2:].isdigit()):
+                raise InvalidArgument(f"PageToken: not a token this API issued: {token!r}")
+            start = int(token[2:])
+        else:
+            if number < 0:
+                raise InvalidArgument(f"Page: expected 0 or more, got {number}")
+            start = number * size
+        number = start // size
+        filters = {
+            k: v
+            for k, v in request.args.items(multi=True)
+            if k not in ("PageSize", "Page", "PageToken")
+        }
+        path = self.render.base[: -len("/v1")] + request.path
+
+        def url(page: int, offset: int) -> str:
+            query = [*filters.items(), ("PageSize", str(size)), ("Page", str(page))]
+            if offset:
+                query.append(("PageToken", f"PT{offset}"))
+            return f"{path}?{urlencode(query)}"
+
+        chunk = items[start : start + size]
+        more = start + size < len(items)
+        return _json(
+            {
+                key: [render(item) for item in chunk],
+                "meta": {
+                    "page": number,
+                    "page_size": size,
+                    "first_page_url": url(0, 0),
+                    "previous_page_url": url(number - 1, max(0, start - size)) if start else None,
+                    "url": url(number, start),
+                    "next_page_url": url(number + 1, start + size) if more else None,
+                    "key": key,
+                },
+            }
+        )
+
+
+Handler = Callable[[_Call], Response]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def _handles(*names: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for name in names:
+            _HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+def _etag(revision: int) -> dict[str, str]:
+    return {"ETag": str(revision)}
+
+
+# -- workspaces ----------------------------------------------------------------------------
+
+
+@_handles("ListWorkspace")
+def _list_workspaces(call: _Call) -> Response:
+    name = call.params.get("FriendlyName")
+    items = [w for w in call.engine.workspaces.values() if name is None or w.friendly_name == name]
+    return call.page(items, call.render.workspace, "workspaces")
+
+
+@_handles("CreateWorkspace")
+def _create_workspace(call: _Call) -> Response:
+    record = call.engine.create_workspace(**_kwargs(call.params, *call.operation.params))
+    return _json(call.render.workspace(record), 201)
+
+
+@_handles("FetchWorkspace")
+def _fetch_workspace(call: _Call) -> Response:
+    return _json(call.render.workspace(call.engine.workspace(call.path["Sid"])))
+
+
+@_handles("UpdateWorkspace")
+def _update_workspace(call: _Call) -> Response:
+    record = call.engine.update_workspace(
+        call.path["Sid"], **_kwargs(call.params, *call.operation.params)
+    )
+    return _json(call.render.workspace(record))
+
+
+@_handles("DeleteWorkspace")
+def _delete_workspace(call: _Call) -> Response:
+    call.engine.delete_workspace(call.path["Sid"])
+    return Response(status=204)
+
+
+# -- simple collections ---------------------------------------------------------------------
+
+
+@_handles("ListActivity")
+def _list_activities(call: _Call) -> Response:
+    engine, ws = call.engine, call.ws
+    engine.workspace(ws)
+    name, available = call.params.get("FriendlyName"), call.params.get("Available")
+    items = [
+        a
+        for a in engine.activities.values()
+        if a.workspace_sid == ws
+        and (name is None or a.friendly_name == name)
+        and (available is None or a.available == available)
+    ]
+    return call.page(items, call.render.activity, "activities")
+
+
+@_handles("CreateActivity")
+def _create_activity(call: _Call) -> Response:
+    record = call.engine.create_activity(call.ws, **_kwargs(call.params, *call.operation.params))
+    return _json(call.render.activity(record), 201)
+
+
+@_handles("FetchActivity")
+def _fetch_activity(call: _Call) -> Response:
+    return _json(call.render.activity(call.engine.activity(call.ws, call.path["Sid"])))
+
+
+@_handles("UpdateActivity")
+def _update_activity(call: _Call) -> Response:
+    record = call.engine.update_activity(
+        call.ws, call.path["Sid"], **_kwargs(call.params, *call.operation.params)
+    )
+    return _json(call.render.activity(record))
+
+
+@_handles("DeleteActivity")
+def _delete_activity(call: _Call) -> Response:
+    call.engine.delete_activity(call.ws, call.path["Sid"])
+    return Response(status=204)
+
+
+@_handles("ListTaskChannel")
+def _list_task_channels(call: _Call) -> Response:
+    call.engine.workspace(call.ws)
+    items = [c for c in call.engine.task_channels.values() if c.workspace_sid == call.ws]
+    return call.page(items, call.render.task_channel, "channels")
+
+
+@_handles("CreateTaskChannel")
+def _create_task_channel(call: _Call) -> Response:
+    record = call.engine.create_task_channel(
+        call.ws, **_kwargs(call.params, *call.operation.params)
+    )
+    return _json(call.render.task_channel(record), 201)
+
+
+@_handles("FetchTaskChannel")
+def _fetch_task_channel(call: _Call) -> Response:
+    return _json(call.render.task_channel(call.engine.task_channel(call.ws, call.path["Sid"])))
+
+
+@_handles("UpdateTaskChannel")
+def _update_task_channel(call: _Call) -> Response:
+    record = call.engine.update_task_channel(
+        call.ws, call.path["Sid"], **_kwargs(call.params, *call.operation.params)
+    )
+    return _json(call.render.task_channel(record))
+
+
+@_handles("DeleteTaskChannel")
+def _delete_task_channel(call: _Call) -> Response:
+    call.engine.delete_task_channel(call.ws, call.path["Sid"])
+    return Response(status=204)
+
+
+# -- task queues ----------------------------------------------------------------------------
+
+
+@_handles("ListTaskQueue")
+def _list_task_queues(call: _Call) -> Response:
+    engine, ws, params = call.engine, call.ws, call.params
+    engine.workspace(ws)
+    items = [q for q in engine.task_queues.values() if q.workspace_sid == ws]
+    if "FriendlyName" in params:
+        items = [q for q in items if q.friendly_name == params["FriendlyName"]]
+    if "WorkerSid" in params:
+        items = [q for q in items if params["WorkerSid"] in q.eligible]
+    if "EvaluateWorkerAttributes" in params:
+        attributes = _json_object("EvaluateWorkerAttributes", params["EvaluateWorkerAttributes"])
+        items = [q for q in items if q.target.evaluate(attributes)]
+    if params.get("Ordering") == "DateCreated:desc":
+        items.reverse()
+    return call.page(items, call.render.task_queue, "task_queues")
+
+
+@_handles("CreateTaskQueue")
+def _create_task_queue(call: _Call) -> Response:
+    record = call.engine.create_task_queue(call.ws, **_kwargs(call.params, *call.operation.params))
+    return _json(call.render.task_queue(record), 201)
+
+
+@_handles("FetchTaskQueue")
+def _fetch_task_queue(call: _Call) -> Response:
+    return _json(call.render.task_queue(call.engine.task_queue(call.ws, call.path["Sid"])))
+
+
+@_handles("UpdateTaskQueue")
+def _update_task_queue(call: _Call) -> Response:
+    record = call.engine.update_task_queue(
+        call.ws, call.path["Sid"], **_kwargs(call.params, *call.operation.params)
+    )
+    return _json(call.render.task_queue(record))
+
+
+@_handles("DeleteTaskQueue")
+def _delete_task_queue(call: _Call) -> Response:
+    call.engine.delete_task_queue(call.ws, call.path["Sid"])
+    return Response(status=204)
+
+
+# -- workflows -------------------------------------------------------------------------------
+
+
+@_handles("ListWorkflow")
+def _list_workflows(call: _Call) -> Response:
+    call.engine.workspace(call.ws)
+    name = call.params.get("FriendlyName")
+    items = [
+        w
+        for w in call.engine.workflows.values()
+        if w.workspace_sid == call.ws and (name is None or w.friendly_name == name)
+    ]
+    return call.page(items, call.render.workflow, "workflows")
+
+
+@_handles("CreateWorkflow")
+def _create_workflow(call: _Call) -> Response:
+    record = call.engine.create_workflow(call.ws, **_kwargs(call.params, *call.operation.params))
+    return _json(call.render.workflow(record), 201)
+
+
+@_handles("FetchWorkflow")
+def _fetch_workflow(call: _Call) -> Response:
+    return _json(call.render.workflow(call.engine.workflow(call.ws, call.path["Sid"])))
+
+
+@_handles("UpdateWorkflow")
+def _update_workflow(call: _Call) -> Response:
+    record = call.engine.update_workflow(
+        call.ws, call.path["Sid"], **_kwargs(call.params, *call.operation.params)
+    )
+    return _json(call.render.workflow(record))
+
+
+@_handles("DeleteWorkflow")
+def _delete_workflow(call: _Call) -> Response:
+    call.engine.delete_workflow(call.ws, call.path["Sid"])
+    return Response(status=204)
+
+
+# -- workers --------------------------------------------------------------------------------
+
+
+@_handles("ListWorker")
+def _list_workers(call: _Call) -> Response:
+    engine, ws, params = call.engine, call.ws, call.params
+    engine.workspace(ws)
+    items = [w for w in engine.workers.values() if w.workspace_sid == ws]
+    if "ActivitySid" in params:
+        items = [w for w in items if w.activity_sid == params["ActivitySid"]]
+    if "ActivityName" in params:
+        items = [
+            w
+            for w in items
+            if engine.activities[w.activity_sid].friendly_name == params["ActivityName"]
+        ]
+    if "Available" in params:
+        items = [
+            w for w in items if engine.activities[w.activity_sid].available == params["Available"]
+        ]
+    if "FriendlyName" in params:
+        items = [w for w in items if w.friendly_name == params["FriendlyName"]]
+    if "TaskQueueSid" in params:
+        queue = engine.task_queue(ws, params["TaskQueueSid"])
+        items = [w for w in items if w.sid in queue.eligible]
+    if "TaskQueueName" in params:
+        names = {
+            q.sid
+            for q in engine.task_queues.values()
+            if q.workspace_sid == ws and q.friendly_name == params["TaskQueueName"]
+        }
+        items = [w for w in items if w.queues & names]
+    if "TargetWorkersExpression" in params:
+        expression = _expression("TargetWorkersExpression", params["TargetWorkersExpression"])
+        items = [w for w in items if expression.evaluate(w.view)]
+    if params.get("Ordering") == "DateCreated:desc":
+        items.reverse()
+    return call.page(items, call.render.worker, "workers")
+
+
+@_handles("CreateWorker")
+def _create_worker(call: _Call) -> Response:
+    record = call.engine.create_worker(call.ws, **_kwargs(call.params, *call.operation.params))
+    return _json(call.render.worker(record), 201, _etag(record.revision))
+
+
+@_handles("FetchWorker")
+def _fetch_worker(call: _Call) -> Response:
+    record = call.engine.worker(call.ws, call.path["Sid"])
+    return _json(call.render.worker(record), headers=_etag(record.revision))
+
+
+@_handles("UpdateWorker")
+def _update_worker(call: _Call) -> Response:
+    record = call.engine.update_worker(
+        call.ws,
+        call.path["Sid"],
+        if_match=call.if_match(),
+        **_kwargs(call.params, *call.operation.params),
+    )
+    return _json(call.render.worker(record), headers=_etag(record.revision))
+
+
+@_handles("DeleteWorker")
+def _delete_worker(call: _Call) -> Response:
+    call.engine.delete_worker(call.ws, call.path["Sid"], if_match=call.if_match())
+    return Response(status=204)
+
+
+@_handles("ListWorkerChannel")
+def _list_worker_channels(call: _Call) -> Response:
+    worker = call.engine.worker(call.ws, call.path["WorkerSid"])
+    items = call.engine.worker_channels_of(worker.sid)
+    return call.page(items, call.render.worker_channel, "channels")
+
+
+@_handles("FetchWorkerChannel")
+def _fetch_worker_channel(call: _Call) -> Response:
+    record = _worker_channel(call)
+    return _json(call.render.worker_channel(record))
+
+
+@_handles("UpdateWorkerChannel")
+def _update_worker_channel(call: _Call) -> Response:
+    record = _worker_channel(call)
+    call.engine.update_worker_channel(
+        call.ws, record.worker_sid, record.sid, **_kwargs(call.params, "Capacity", "Available")
+    )
+    return _json(call.render.worker_channel(record))
+
+
+def _worker_channel(call: _Call) -> Any:
+    worker = call.engine.worker(call.ws, call.path["WorkerSid"])
+    sid = call.path["Sid"]
+    for record in call.engine.worker_channels_of(worker.sid):
+        channel = call.engine.task_channels[record.task_channel_sid]
+        if sid in (record.sid, channel.sid, channel.unique_name):
+            return record
+    raise NotFound(f"worker channel {sid} was not found for worker {worker.sid}")
+
+
+# -- tasks and reservations -------------------------------------------------------------------
+
+
+@_handles("ListTask")
+def _list_tasks(call: _Call) -> Response:
+    engine, ws, params = call.engine, call.ws, call.params
+    engine.workspace(ws)
+    items = [t for t in engine.tasks.values() if t.workspace_sid == ws]
+    if "Priority" in params:
+        items = [t for t in items if t.priority == params["Priority"]]
+    if "AssignmentStatus" in params:
+        wanted = params["AssignmentStatus"]
+        statuses = set(wanted if isinstance(wanted, list) else wanted.split(","))
+        unknown = statuses - {s.value for s in TaskStatus}
+        if unknown:
+            raise InvalidArgument(
+                f"AssignmentStatus: unknown status(es) {', '.join(sorted(unknown))}"
+            )
+        items = [t for t in items if t.status.value in statuses]
+    for param, attribute in (("WorkflowSid", "workflow_sid"), ("TaskQueueSid", "task_queue_sid")):
+        if param in params:
+            items = [t for t in items if getattr(t, attribute) == params[param]]
+    if "WorkflowName" in params:
+        items = [
+            t
+            for t in items
+            if t.workflow_sid
+            and engine.workflows[t.workflow_sid].friendly_name == params["WorkflowName"]
+        ]
+    if "TaskQueueName" in params:
+        items = [
+            t
+            for t in items
+            if t.task_queue_sid
+            and engine.task_queues[t.task_queue_sid].friendly_name == params["TaskQueueName"]
+        ]
+    if "EvaluateTaskAttributes" in params:
+        expression = _expression("EvaluateTaskAttributes", params["EvaluateTaskAttributes"])
+        items = [t for t in items if expression.evaluate(t.attributes)]
+    if "RoutingTarget" in params:
+        items = [t for t in items if t.routing_target == params["RoutingTarget"]]
+    ordering = params.get("Ordering")
+    if ordering:
+        for part in reversed(str(ordering).split(",")):
+            key, _, direction = part.partition(":")
+            if key not in ("DateCreated", "Priority"):
+                raise InvalidArgument(f"Ordering: expected DateCreated or Priority, got {key!r}")
+            items.sort(
+                key=(lambda t: t.seq) if key == "DateCreated" else (lambda t: t.priority),
+                reverse=direction.lower() == "desc",
+            )
+    return call.page(items, call.render.task, "tasks")
+
+
+@_handles("CreateTask")
+def _create_task(call: _Call) -> Response:
+    record = call.engine.create_task(call.ws, **_kwargs(call.params, *call.operation.params))
+    return _json(call.render.task(record), 201, _etag(record.revision))
+
+
+@_handles("FetchTask")
+def _fetch_task(call: _Call) -> Response:
+    record = call.engine.task(call.ws, call.path["Sid"])
+    return _json(call.render.task(record), headers=_etag(record.revision))
+
+
+@_handles("UpdateTask")
+def _update_task(call: _Call) -> Response:
+    record = call.engine.update_task(
+        call.ws,
+        call.path["Sid"],
+        if_match=call.if_match(),
+        **_kwargs(call.params, *call.operation.params),
+    )
+    return _json(call.render.task(record), headers=_etag(record.revision))
+
+
+@_handles("DeleteTask")
+def _delete_task(call: _Call) -> Response:
+    call.engine.delete_task(call.ws, call.path["Sid"], if_match=call.if_match())
+    return Response(status=204)
+
+
+def _reservations(call: _Call, records: list[Any], via_worker: bool) -> Response:
+    status = call.params.get("ReservationStatus")
+    if status is not None and status not in {s.value for s in ReservationStatus}:
+        raise InvalidArgument(f"ReservationStatus: unknown status {status!r}")
+    worker_sid = call.params.get("WorkerSid")
+    items = [
+        r
+        for r in records
+        if (status is None or r.status.value == status)
+        and (worker_sid is None or r.worker_sid == worker_sid)
+    ]
+    return call.page(
+        items, lambda r: call.render.reservation(r, via_worker=via_worker), "reservations"
+    )
+
+
+@_handles("ListTaskReservation")
+def _list_task_reservations(call: _Call) -> Response:
+    task = call.engine.task(call.ws, call.path["TaskSid"])
+    return _reservations(call, call.engine.reservations_of_task(task.sid), False)
+
+
+@_handles("ListWorkerReservation")
+def _list_worker_reservations(call: _Call) -> Response:
+    worker = call.engine.worker(call.ws, call.path["WorkerSid"])
+    return _reservations(call, call.engine.reservations_of_worker(worker.sid), True)
+
+
+@_handles("FetchTaskReservation", "FetchWorkerReservation")
+def _fetch_reservation(call: _Call) -> Response:
+    record = call.engine.reservation(call.ws, call.path["Sid"])
+    via_worker = "WorkerSid" in call.path
+    if record.task_sid != call.path.get("TaskSid", record.task_sid) or record.worker_sid != (
+        call.path.get("WorkerSid", record.worker_sid)
+    ):
+        raise NotFound(f"reservation {record.sid} was not found here")
+    return _json(
+        call.render.reservation(record, via_worker=via_worker), headers=_etag(record.revision)
+    )
+
+
+#: REST instruction parameters -> the snake_case keys of a callback answer.
+_INSTRUCTION_KEYS = {
+    "DequeueFrom": "from",
+    "DequeueTo": "to",
+    "DequeuePostWorkActivitySid": "post_work_activity_sid",
+    "DequeueRecord": "record",
+    "DequeueTimeout": "timeout",
+    "DequeueStatusCallbackUrl": "status_callback_url",
+    "DequeueStatusCallbackEvent": "status_callback_events",
+    "CallFrom": "from",
+    "CallTo": "to",
+    "CallUrl": "url",
+    "CallAccept": "accept",
+    "CallRecord": "record",
+    "CallTimeout": "timeout",
+    "CallStatusCallbackUrl": "status_callback_url",
+    "RedirectCallSid": "call_sid",
+    "RedirectUrl": "url",
+    "RedirectAccept": "accept",
+    "From": "from",
+}
+_NOT_INSTRUCTION = {
+    "ReservationStatus",
+    "WorkerActivitySid",
+    "Instruction",
+    "Supervisor",
+    "SupervisorMode",
+}
+
+
+@_handles("UpdateTaskReservation", "UpdateWorkerReservation")
+def _update_reservation(call: _Call) -> Response:
+    params = call.params
+    record = call.engine.reservation(call.ws, call.path["Sid"])
+    instruction = params.get("Instruction")
+    parameters: dict[str, Any] = {}
+    if instruction == "supervise":
+        # Supervising needs a live conference; there is none to join here.
+        return _json(call.render.reservation(record, via_worker="WorkerSid" in call.path))
+    if instruction is not None:
+        prefix = {"dequeue": "Dequeue", "call": "Call", "redirect": "Redirect"}.get(instruction)
+        for name, value in params.items():
+            if name in _NOT_INSTRUCTION:
+                continue
+            if prefix and not name.startswith(prefix) and name not in ("PostWorkActivitySid",):
+                continue
+            if prefix is None and name.startswith(("Dequeue", "Call", "Redirect")):
+                continue
+            parameters[_INSTRUCTION_KEYS.get(name, to_snake(name))] = value
+        if instruction == "reject" and "WorkerActivitySid" in params:
+            parameters["activity_sid"] = params["WorkerActivitySid"]
+    record = call.engine.update_reservation(
+        call.ws,
+        call.path["Sid"],
+        task_sid=call.path.get("TaskSid"),
+        worker_sid=call.path.get("WorkerSid"),
+        reservation_status=params.get("ReservationStatus"),
+        worker_activity_sid=params.get("WorkerActivitySid"),
+        instruction=instruction,
+        parameters=parameters,
+        if_match=call.if_match(),
+    )
+    return _json(
+        call.render.reservation(record, via_worker="WorkerSid" in call.path),
+        headers=_etag(record.revision),
+    )
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+@_handles("ListEvent")
+def _list_events(call: _Call) -> Response:
+    engine, params = call.engine, call.params
+    engine.workspace(call.ws)
+    end = params.get("EndDate") or engine.now()
+    if "StartDate" in params:
+        start = params["StartDate"]
+    else:
+        minutes = params.get("Minutes", 15)
+        if minutes < 1:
+            raise InvalidArgument(f"Minutes: expected 1 or more, got {minutes}")
+        start = end - timedelta(minutes=minutes)
+    fields = {
+        "TaskSid": "TaskSid",
+        "WorkerSid": "WorkerSid",
+        "ReservationSid": "ReservationSid",
+        "TaskQueueSid": "TaskQueueSid",
+        "WorkflowSid": "WorkflowSid",
+    }
+    wanted_types = set(str(params["EventType"]).split(",")) if "EventType" in params else None
+
+    def keep(event: EventRecord) -> bool:
+        if not start <= event.timestamp <= end:
+            return False
+        if wanted_types is not None and event.type not in wanted_types:
+            return False
+        if "Sid" in params and event.sid != params["Sid"]:
+            return False
+        if "TaskChannel" in params and params["TaskChannel"] not in (
+            event.fields.get("TaskChannelSid"),
+            event.fields.get("TaskChannelUniqueName"),
+        ):
+            return False
+        return all(
+            event.fields.get(field_name) == params[param] or event.resource_sid == params[param]
+            for param, field_name in fields.items()
+            if param in params
+        )
+
+    items = [event for event in engine.events_for(call.ws) if keep(event)]
+    items.reverse()  # newest first, as the API lists events
+    return call.page(items, call.render.event, "events")
+
+
+@_handles("FetchEvent")
+def _fetch_event(call: _Call) -> Response:
+    for event in call.engine.events_for(call.ws):
+        if event.sid == call.path["Sid"]:
+            return _json(call.render.event(event))
+    raise NotFound(f"event {call.path['Sid']} was not found in workspace {call.ws}")
+
+
+# -- statistics -----------------------------------------------------------------------------
+
+
+def _window(call: _Call) -> dict[str, Any]:
+    return _kwargs(call.params, "Minutes", "StartDate", "EndDate", "TaskChannel", "SplitByWaitTime")
+
+
+def _stats(call: _Call, body: dict[str, Any], **sids: str) -> Response:
+    path = request.path
+    return _json(
+        {
+            "account_sid": call.engine.account_sid,
+            "workspace_sid": call.ws,
+            **sids,
+            **body,
+            "url": call.render.base[: -len("/v1")] + path,
+        }
+    )
+
+
+@_handles("FetchWorkspaceStatistics")
+def _workspace_statistics(call: _Call) -> Response:
+    return _stats(call, statistics.workspace_statistics(call.engine, call.ws, **_window(call)))
+
+
+@_handles("FetchWorkspaceRealTimeStatistics")
+def _workspace_real_time(call: _Call) -> Response:
+    body = statistics.workspace_real_time(
+        call.engine, call.ws, **_kwargs(call.params, "TaskChannel")
+    )
+    return _stats(call, body)
+
+
+@_handles("FetchWorkspaceCumulativeStatistics")
+def _workspace_cumulative(call: _Call) -> Response:
+    return _stats(call, statistics.workspace_cumulative(call.engine, call.ws, **_window(call)))
+
+
+@_handles("FetchWorkflowStatistics")
+def _workflow_statistics(call: _Call) -> Response:
+    sid = call.path["WorkflowSid"]
+    body = statistics.workflow_statistics(call.engine, call.ws, sid, **_window(call))
+    return _stats(call, body, workflow_sid=sid)
+
+
+@_handles("FetchWorkflowRealTimeStatistics")
+def _workflow_real_time(call: _Call) -> Response:
+    sid = call.path["WorkflowSid"]
+    body = statistics.workflow_real_time(
+        call.engine, call.ws, sid, **_kwargs(call.params, "TaskChannel")
+    )
+    return _stats(call, body, workflow_sid=sid)
+
+
+@_handles("FetchWorkflowCumulativeStatistics")
+def _workflow_cumulative(call: _Call) -> Response:
+    sid = call.path["WorkflowSid"]
+    body = statistics.workflow_cumulative(call.engine, call.ws, sid, **_window(call))
+    return _stats(call, body, workflow_sid=sid)
+
+
+@_handles("FetchTaskQueueStatistics")
+def _task_queue_statistics(call: _Call) -> Response:
+    sid = call.path["TaskQueueSid"]
+    body = statistics.task_queue_statistics(call.engine, call.ws, sid, **_window(call))
+    return _stats(call, body, task_queue_sid=sid)
+
+
+@_handles("FetchTaskQueueRealTimeStatistics")
+def _task_queue_real_time(call: _Call) -> Response:
+    sid = call.path["TaskQueueSid"]
+    body = statistics.task_queue_real_time(
+        call.engine, call.ws, sid, **_kwargs(call.params, "TaskChannel")
+    )
+    return _stats(call, body, task_queue_sid=sid)
+
+
+@_handles("FetchTaskQueueCumulativeStatistics")
+def _task_queue_cumulative(call: _Call) -> Response:
+    sid = call.path["TaskQueueSid"]
+    body = statistics.task_queue_cumulative(call.engine, call.ws, sid, **_window(call))
+    return _stats(call, body, task_queue_sid=sid)
+
+
+@_handles("ListTaskQueuesStatistics")
+def _task_queues_statistics(call: _Call) -> Response:
+    items = statistics.task_queues_statistics(
+        call.engine, call.ws, **_kwargs(call.params, "FriendlyName"), **_window(call)
+    )
+    account, ws = call.engine.account_sid, call.ws
+    return call.page(
+        items,
+        lambda item: {"account_sid": account, "workspace_sid": ws, **item},
+        "task_queues_statistics",
+    )
+
+
+@_handles("CreateTaskQueueBulkRealTimeStatistics")
+def _bulk_real_time(call: _Call) -> Response:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidArgument('body: expected a JSON object such as {"TaskQueueSids": [...]}')
+    sids = body.get("TaskQueueSids")
+    if not isinstance(sids, list) or not all(isinstance(s, str) for s in sids):
+        raise InvalidArgument("TaskQueueSids: expected a list of TaskQueue SIDs")
+    return _stats(call, statistics.task_queue_bulk_real_time(call.engine, call.ws, sids))
+
+
+@_handles("FetchWorkerStatistics")
+def _workers_statistics(call: _Call) -> Response:
+    body = statistics.workers_statistics(
+        call.engine, call.ws, **_kwargs(call.params, *call.operation.params)
+    )
+    return _stats(call, body)
+
+
+@_handles("FetchWorkersRealTimeStatistics")
+def _workers_real_time(call: _Call) -> Response:
+    body = statistics.workers_real_time(call.engine, call.ws, **_kwargs(call.params, "TaskChannel"))
+    return _stats(call, body)
+
+
+@_handles("FetchWorkersCumulativeStatistics")
+def _workers_cumulative(call: _Call) -> Response:
+    body = statistics.workers_cumulative(
+        call.engine, call.ws, **_kwargs(call.params, *call.operation.params)
+    )
+    return _stats(call, body)
+
+
+@_handles("FetchWorkerInstanceStatistics")
+def _worker_instance_statistics(call: _Call) -> Response:
+    sid = call.path["WorkerSid"]
+    body = statistics.worker_instance_statistics(
+        call.engine, call.ws, sid, **_kwargs(call.params, *call.operation.params)
+    )
+    return _stats(call, body, worker_sid=sid)
+
+
+# -- the application ----------------------------------------------------------------------
+
+
+def _json_object(name: str, text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise InvalidArgument(f"{name}: expected a JSON object") from None
+    if not isinstance(value, dict):
+        raise InvalidArgument(f"{name}: expected a JSON object")
+    return value
+
+
+def _expression(name: str, text: str) -> Expression:
+    try:
+        return compile_expression(text)
+    except ExpressionError as exc:
+        raise InvalidArgument(f"{name}: {exc}") from exc
+
+
+def create_app(service: SandboxService, *, base_url: str | None = None) -> Flask:
+    """The REST API as a Flask application.
+
+    :param base_url: the URL resources link to; by default the URL each request came to.
+    """
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    missing = sorted(set(OPERATIONS) - set(_HANDLERS))
+    if missing:  # pragma: no cover - a programming error caught by the tests
+        raise RuntimeError(f"no sandbox handler for {missing}")
+
+    def authorized() -> bool:
+        auth = request.authorization
+        return (
+            auth is not None
+            and auth.username == service.account_sid
+            and auth.password == service.auth_token
+        )
+
+    def view_for(operation: Operation) -> Callable[..., Response]:
+        handler = _HANDLERS[operation.name]
+        changes = operation.method != "GET"
+
+        def view(**path: str) -> Response:
+            if not authorized():
+                return _error(401, 20003, "Authentication Error - invalid username or password")
+            try:
+                params = _params(operation)
+                _required(operation, params)
+                render = Renderer(service.engine, base_url or request.host_url)
+                with service.lock:
+                    response = handler(_Call(service, operation, dict(path), params, render))
+            except EngineError as exc:
+                return _error(exc.status, exc.code, exc.message)
+            if changes and service.after_change is not None:
+                service.after_change()
+            return response
+
+        view.__name__ = operation.name
+        return view
+
+    for operation in OPERATIONS.values():
+        rule = operation.path.replace("{", "<").replace("}", ">")
+        app.add_url_rule(rule, operation.name, view_for(operation), methods=[operation.method])
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 400
+        code = {404: 20404, 405: 20004, 413: 20001}.get(status, 20001)
+        return _error(status, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("sandbox API failure")
+        return _error(500, 20500, "Internal Server Error")
+
+    return app

@@ -1,0 +1,338 @@
+"""Engine records as the REST API's JSON resources.
+
+Field names, types and ``url``/``links`` follow the API description, with
+every URL on the sandbox's own base URL, so that any client that follows
+links stays on the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from .engine import Engine
+from .state import (
+    ActivityRecord,
+    EventRecord,
+    ReservationRecord,
+    TaskChannelRecord,
+    TaskQueueRecord,
+    TaskRecord,
+    WorkerChannelRecord,
+    WorkerRecord,
+    WorkflowRecord,
+    WorkspaceRecord,
+)
+
+__all__ = ["Renderer", "iso"]
+
+
+def iso(moment: datetime | None) -> str | None:
+    """``2014-05-14T10:50:02Z``, as the API writes dates."""
+    if moment is None:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Renderer:
+    """Renders records for one base URL (``http://127.0.0.1:8099``)."""
+
+    def __init__(self, engine: Engine, base_url: str) -> None:
+        self.engine = engine
+        self.base = base_url.rstrip("/") + "/v1"
+
+    def _ws(self, workspace_sid: str) -> str:
+        return f"{self.base}/Workspaces/{workspace_sid}"
+
+    def workspace(self, record: WorkspaceRecord) -> dict[str, Any]:
+        url = self._ws(record.sid)
+        activities = self.engine.activities
+        default = activities.get(record.default_activity_sid or "")
+        timeout = activities.get(record.timeout_activity_sid or "")
+        return {
+            "account_sid": self.engine.account_sid,
+            "date_created": iso(record.date_created),
+            "date_updated": iso(record.date_updated),
+            "default_activity_name": default.friendly_name if default else None,
+            "default_activity_sid": record.default_activity_sid,
+            "event_callback_url": record.event_callback_url,
+            "events_filter": record.events_filter,
+            "friendly_name": record.friendly_name,
+            "multi_task_enabled": record.multi_task_enabled,
+            "sid": record.sid,
+            "timeout_activity_name": timeout.friendly_name if timeout else None,
+            "timeout_activity_sid": record.timeout_activity_sid,
+            "prioritize_queue_order": record.prioritize_queue_order,
+            "url": url,
+            "links": {
+                name: f"{url}/{path}"
+                for name, path in (
+                    ("activities", "Activities"),
+                    ("events", "Events"),
+                    ("task_channels", "TaskChannels"),
+                    ("task_queues", "TaskQueues"),
+                    ("tasks", "Tasks"),
+                    ("workers", "Workers"),
+                    ("workflows", "Workflows"),
+                    ("statistics", "Statistics"),
+                    ("real_time_statistics", "RealTimeStatistics"),
+                    ("cumulative_statistics", "CumulativeStatistics"),
+                )
+            },
+        }
+
+    def activity(self, record: ActivityRecord) -> dict[str, Any]:
+        url = f"{self._ws(record.workspace_sid)}/Activities/{record.sid}"
+        return {
+            "account_sid": self.engine.account_sid,
+            "available": record.available,
+            "date_created": iso(record.date_created),
+            "date_updated": iso(record.date_updated),
+            "friendly_name": record.friendly_name,
+            "sid": record.sid,
+            "workspace_sid": record.workspace_sid,
+            "url": url,
+            "links": {"workspace": self._ws(record.workspace_sid)},
+        }
+
+    def worker(self, record: WorkerRecord) -> dict[str, Any]:
+        url = f"{self._ws(record.workspace_sid)}/Workers/{record.sid}"
+        activity = self.engine.activities[record.activity_sid]
+        return {
+            "account_sid": self.engine.account_sid,
+            "activity_name": activity.friendly_name,
+            "activity_sid": activity.sid,
+            "attributes": json.dumps(record.attributes),
+            "available": activity.available,
+            "date_created": iso(record.date_created),
+            "date_status_changed": iso(record.date_status_changed),
+            "date_updated": iso(record.date_updated),
+            "friendly_name": record.friendly_name,
+            "sid": record.sid,
+            "workspace_sid": record.workspace_sid,
+            "url": url,
+            "links": {
+                "activity": f"{self._ws(record.workspace_sid)}/Activities/{activity.sid}",
+                "channels": f"{url}/Channels",
+                "reservations": f"{url}/Reservations",
+                "statistics": f"{url}/Statistics",
+                "workspace": self._ws(record.workspace_sid),
+            },
+        }
+
+    def worker_channel(self, record: WorkerChannelRecord) -> dict[str, Any]:
+        channel = self.engine.task_channels[record.task_channel_sid]
+        used = sum(
+            1
+            for reservation in self.engine.reservations_of_worker(record.worker_sid)
+            if reservation.status.value in ("pending", "accepted", "wrapping")
+            and self.engine.tasks[reservation.task_sid].task_channel_sid == channel.sid
+        )
+        capacity = record.configured_capacity
+        return {
+            "account_sid": self.engine.account_sid,
+            "assigned_tasks": used,
+            "available": record.available,
+            "available_capacity_percentage": (
+                max(0, (capacity - used) * 100 // capacity) if capacity else 0
+            ),
+            "configured_capacity": capacity,
+            "date_created": iso(record.date_created),
+            "date_updated": iso(record.date_updated),
+            "sid": record.sid,
+            "task_channel_sid": channel.sid,
+            "task_channel_unique_name": channel.unique_name,
+            "worker_sid": record.worker_sid,
+            "workspace_sid": record.workspace_sid,
+            "url": f"{self._ws(record.workspace_sid)}/Workers/{record.worker_sid}/Channels/"
+            f"{record.sid}",
+        }
+
+    def task_queue(self, record: TaskQueueRecord) -> dict[str, Any]:
+        url = f"{self._ws(record.workspace_sid)}/TaskQueues/{record.sid}"
+        activities = self.engine.activities
+        reservation = activities.get(record.reservation_activity_sid or "")
+        assignment = activities.get(record.assignment_activity_sid or "")
+        return {
+            "account_sid": self.engine.account_sid,
+            "assignment_activity_sid": record.assignment_activity_sid,
+            "assignment_activity_name": assignment.friendly_name if assignment else None,
+            "date_created": iso(record.date_created),
+            "date_updated": iso(record.date_updated),
+            "friendly_name": record.friendly_name,
+            "max_reserved_workers": record.max_reserved_workers,
+            "reservation_activity_sid": record.reservation_activity_sid,
+            "reservation_activity_name": reservation.friendly_name if reservation else None,
+            "sid": record.sid,
+            "target_workers": record.target_workers,
+            "task_order": record.task_order,
+            "url": url,
+            "workspace_sid": record.workspace_sid,
+            "links": {
+                "assignment_activity": None
+                if assignment is None
+                else f"{self._ws(record.workspace_sid)}/Activities/{assignment.sid}",
+                "reservation_activity": None
+                if reservation is None
+                else f"{self._ws(record.workspace_sid)}/Activities/{reservation.sid}",
+                "workspace": self._ws(record.workspace_sid),
+                "statistics": f"{url}/Statistics",
+                "real_time_statistics": f"{url}/RealTimeStatistics",
+                "cumulative_statistics": f"{url}/CumulativeStatistics",
+            },
+        }
+
+    def workflow(self, record: WorkflowRecord) -> dict[str, Any]:
+        url = f"{self._ws(record.workspace_sid)}/Workflows/{record.sid}"
+        return {
+            "account_sid": self.engine.account_sid,
+            "assignment_callback_url": record.assignment_callback_url,
+            "configuration": record.document,
+            "date_created": iso(record.date_created),
+            "date_updated": iso(record.date_updated),
+            "document_content_type": "application/json",
+            "fallback_assignment_callback_url": record.fallback_assignment_callback_url,
+            "friendly_name": record.friendly_name,
+            "sid": record.sid,
+            "task_reservation_timeout": record.task_reservation_timeout,
+            "workspace_sid": record.workspace_sid,
+            "url": url,
+            "links": {
+                "statistics": f"{url}/Statistics",
+                "real_time_statistics": f"{url}/RealTimeStatistics",
+                "cumulative_statistics": f"{url}/CumulativeStatistics",
+                "workspace": self._ws(record.workspace_sid),
+            },
+        }
+
+    def task_channel(self, record: TaskChannelRecord) -> dict[str, Any]:
+        return {
+            "account_sid": self.engine.account_sid,
+            "date_created": iso(record.date_created),
+            "date_updated": iso(record.date_updated),
+            "friendly_name": record.friendly_name,
+            "sid": record.sid,
+            "unique_name": record.unique_name,
+            "workspace_sid": record.workspace_sid,
+            "channel_optimized_routing": record.channel_optimized_routing,
+            "url": f"{self._ws(record.workspace_sid)}/TaskChannels/{record.sid}",
+            "links": {"workspace": self._ws(record.workspace_sid)},
+        }
+
+    def task(self, record: TaskRecord) -> dict[str, Any]:
+        url = f"{self._ws(record.workspace_sid)}/Tasks/{record.sid}"
+        engine = self.engine
+        queue = engine.task_queues.get(record.task_queue_sid or "")
+        workflow = engine.workflows.get(record.workflow_sid or "")
+        channel = engine.task_channels.get(record.task_channel_sid)
+        return {
+            "account_sid": engine.account_sid,
+            "age": engine.task_age(record),
+            "assignment_status": record.status.value,
+            "attributes": json.dumps(record.attributes),
+            "addons": "{}",
+            "date_created": iso(record.date_created),
+            "date_updated": iso(record.date_updated),
+            "task_queue_entered_date": iso(record.task_queue_entered_date),
+            "priority": record.priority,
+            "reason": record.reason,
+            "sid": record.sid,
+            "task_queue_sid": record.task_queue_sid,
+            "task_queue_friendly_name": queue.friendly_name if queue else None,
+            "task_channel_sid": record.task_channel_sid,
+            "task_channel_unique_name": channel.unique_name if channel else None,
+            "timeout": record.timeout,
+            "workflow_sid": record.workflow_sid,
+            "workflow_friendly_name": workflow.friendly_name if workflow else None,
+            "workspace_sid": record.workspace_sid,
+            "url": url,
+            "links": {
+                "task_queue": None
+                if queue is None
+                else f"{self._ws(record.workspace_sid)}/TaskQueues/{queue.sid}",
+                "workflow": None
+                if workflow is None
+                else f"{self._ws(record.workspace_sid)}/Workflows/{workflow.sid}",
+                "workspace": self._ws(record.workspace_sid),
+                "reservations": f"{url}/Reservations",
+            },
+            "virtual_start_time": iso(record.virtual_start_time or record.date_created),
+            "ignore_capacity": record.ignore_capacity,
+            "routing_target": record.routing_target,
+        }
+
+    def reservation(self, record: ReservationRecord, *, via_worker: bool = False) -> dict[str, Any]:
+        ws = self._ws(record.workspace_sid)
+        worker = self.engine.workers.get(record.worker_sid)
+        if via_worker:
+            url = f"{ws}/Workers/{record.worker_sid}/Reservations/{record.sid}"
+        else:
+            url = f"{ws}/Tasks/{record.task_sid}/Reservations/{record.sid}"
+        return {
+            "account_sid": self.engine.account_sid,
+            "date_created": iso(record.date_created),
+            "date_updated": iso(record.date_updated),
+            "reservation_status": record.status.value,
+            "sid": record.sid,
+            "task_sid": record.task_sid,
+            "worker_name": worker.friendly_name if worker else None,
+            "worker_sid": record.worker_sid,
+            "workspace_sid": record.workspace_sid,
+            "url": url,
+            "links": {
+                "task": f"{ws}/Tasks/{record.task_sid}",
+                "worker": f"{ws}/Workers/{record.worker_sid}",
+                "workspace": ws,
+            },
+        }
+
+    def event(self, record: EventRecord) -> dict[str, Any]:
+        ws = self._ws(record.workspace_sid)
+        collections = {
+            "Task": "Tasks",
+            "Reservation": "Tasks",
+            "Worker": "Workers",
+            "Activity": "Activities",
+            "TaskQueue": "TaskQueues",
+            "Workflow": "Workflows",
+            "TaskChannel": "TaskChannels",
+        }
+        collection = collections.get(record.resource_type)
+        if record.resource_type == "Reservation":
+            resource_url = f"{ws}/Tasks/{record.fields.get('TaskSid')}/Reservations/" + (
+                record.resource_sid
+            )
+        elif collection:
+            resource_url = f"{ws}/{collection}/{record.resource_sid}"
+        else:
+            resource_url = ws
+        stamp = record.timestamp
+        return {
+            "account_sid": self.engine.account_sid,
+            "actor_sid": record.workspace_sid,
+            "actor_type": "workspace",
+            "actor_url": ws,
+            "description": record.description,
+            "event_data": _event_data(record.fields),
+            "event_date": iso(stamp),
+            "event_date_ms": int(stamp.timestamp() * 1000),
+            "event_type": record.type,
+            "resource_sid": record.resource_sid,
+            "resource_type": record.resource_type,
+            "resource_url": resource_url,
+            "sid": record.sid,
+            "source": "sandbox",
+            "source_ip_address": "127.0.0.1",
+            "url": f"{ws}/Events/{record.sid}",
+            "workspace_sid": record.workspace_sid,
+        }
+
+
+def _event_data(fields: dict[str, str]) -> dict[str, Any]:
+    """The callback fields in snake_case, as the Events resource's ``event_data``."""
+    data: dict[str, Any] = {}
+    for name, value in fields.items():
+        snake = "".join(("_" + c.lower()) if c.isupper() else c for c in name).lstrip("_")
+        data[snake] = value
+    return data

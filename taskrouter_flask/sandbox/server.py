@@ -1,0 +1,170 @@
+"""Run the sandbox: the REST API on a real HTTP server, callbacks, timers, persistence.
+
+:class:`Sandbox` is what ``python -m taskrouter_flask.sandbox``, ``flask
+taskrouter sandbox`` and the ``sandbox`` pytest fixture start: the engine
+behind a lock, the REST app on a threaded WSGI server on 127.0.0.1, the
+callback sender, a ticker that runs due timers when the clock is real, and,
+with ``data=``, a snapshot saved after every change so a restart continues
+where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from werkzeug.serving import make_server
+
+from ..client import TaskRouterClient
+from .api import SandboxService, create_app
+from .callbacks import CallbackSender
+from .clock import Clock, ManualClock, SystemClock
+from .engine import Engine
+
+__all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "Sandbox"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNT_SID = "AC" + "5a" * 16
+DEFAULT_AUTH_TOKEN = "sandbox-auth-token"
+_T = TypeVar("_T")
+
+
+class Sandbox:
+    """A local TaskRouter on ``http://host:port``; a context manager.
+
+    :param port: 0 picks a free port.
+    :param clock: a :class:`ManualClock` to drive time by hand (tests), else real time.
+    :param data: a SQLite file to keep state in across restarts.
+    :param tick: seconds between runs of due timers, with a real clock.
+    """
+
+    def __init__(
+        self,
+        *,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        data: str | Path | None = None,
+        seed: int | None = None,
+        tick: float = 0.05,
+        assignment_timeout: float = 5.0,
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.host = host
+        self.port = port
+        self.clock = clock or SystemClock()
+        self.data = Path(data) if data is not None else None
+        self.tick = tick
+        self.engine = self._load_engine(seed)
+        self.service = SandboxService(
+            self.engine, account_sid, auth_token, after_change=self._save if self.data else None
+        )
+        self.callbacks = CallbackSender(
+            self.engine,
+            self._change,
+            auth_token=auth_token,
+            assignment_timeout=assignment_timeout,
+        )
+        self.engine.listeners.append(self.callbacks.on_event)
+        self._server: Any = None
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+
+    def _load_engine(self, seed: int | None) -> Engine:
+        if self.data is not None and self.data.exists():
+            from .snapshot import load
+
+            engine = load(self.data, clock=self.clock)
+            log.info("sandbox state loaded from %s", self.data)
+            return engine
+        return Engine(self.clock, account_sid=self.account_sid, seed=seed)
+
+    def _save(self) -> None:
+        if self.data is None:
+            return
+        from .snapshot import save
+
+        with self.service.lock:
+            save(self.engine, self.data)
+
+    # -- running ------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``, once started."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Sandbox:
+        """Start serving in background threads."""
+        app = create_app(self.service)
+        self._server = make_server(self.host, self.port, app, threaded=True)
+        self.port = self._server.server_port
+        serve = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        serve.start()
+        self._threads.append(serve)
+        if not isinstance(self.clock, ManualClock):
+            ticker = threading.Thread(target=self._run_timers, daemon=True)
+            ticker.start()
+            self._threads.append(ticker)
+        return self
+
+    def _run_timers(self) -> None:
+        while not self._stop.wait(self.tick):
+            with self.service.lock:
+                due = self.engine.next_timer()
+                if due is None or due > self.engine.now():
+                    continue
+                self.engine.advance()
+            self._save()
+
+    def stop(self) -> None:
+        """Stop serving and sending callbacks."""
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.callbacks.close()
+        self._save()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- helpers for tests and scripts ----------------------------------------------------------
+
+    def locked(self, action: Callable[[], _T]) -> _T:
+        """Run ``action`` while holding the engine's lock."""
+        with self.service.lock:
+            return action()
+
+    def _change(self, action: Callable[[], _T]) -> _T:
+        result = self.locked(action)
+        self._save()
+        return result
+
+    def advance(self, seconds: float) -> None:
+        """Move a manual clock forward, running what falls due (then save)."""
+        self.locked(lambda: self.engine.advance(seconds=seconds))
+        self._save()
+
+    def client(self, workspace_sid: str | None = None, **options: Any) -> TaskRouterClient:
+        """A REST client for this sandbox."""
+        return TaskRouterClient(
+            self.account_sid, self.auth_token, workspace_sid, base_url=self.base_url, **options
+        )
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued callback has been delivered."""
+        return self.callbacks.drain(timeout)
