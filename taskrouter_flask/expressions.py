@@ -122,13 +122,19 @@ def _tokenize(text: str) -> list[_Token]:
             value: Any = float(raw) if any(c in raw for c in ".eE") else int(raw)
             tokens.append(_Token("number", value, position, raw))
         elif kind == "name":
-            upper = raw.upper()
-            if upper in _KEYWORDS:
-                tokens.append(_Token("kw", upper, position, raw))
-            elif upper in ("TRUE", "FALSE"):
-                tokens.append(_Token("bool", upper == "TRUE", position, raw))
-            else:
-                tokens.append(_Token("name", _path(raw), position, raw))
+            head = re.match(r"[A-Za-z_][A-Za-z0-9_]*", raw)
+            assert head is not None
+            word = head.group().upper()
+            if word in _KEYWORDS or word in ("TRUE", "FALSE"):
+                # A keyword is never a name's first part: 'IN[1]' is IN and a list.
+                raw = head.group()
+                if word in _KEYWORDS:
+                    tokens.append(_Token("kw", word, position, raw))
+                else:
+                    tokens.append(_Token("bool", word == "TRUE", position, raw))
+                position += len(raw)
+                continue
+            tokens.append(_Token("name", _path(raw), position, raw))
         elif kind != "space":
             tokens.append(_Token(kind, raw, position, raw))
         position = match.end()
@@ -178,11 +184,16 @@ class _Junction:
 _Node: TypeAlias = _Compare | _Not | _Junction
 
 
+#: Deepest nesting of parentheses and NOTs accepted; real expressions use a few levels.
+MAX_DEPTH = 32
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0
 
     @property
     def token(self) -> _Token:
@@ -226,17 +237,27 @@ class _Parser:
         return operands[0] if len(operands) == 1 else _Junction("AND", tuple(operands))
 
     def parse_not(self) -> _Node:
+        nested = self.is_kw("NOT") or (self.token.kind == "punct" and self.token.value == "(")
+        if not nested:
+            return self.parse_comparison()
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError(
+                f"nested more than {MAX_DEPTH} levels deep",
+                expression=self.text,
+                position=self.token.position,
+            )
         if self.is_kw("NOT"):
             self.advance()
-            return _Not(self.parse_not())
-        if self.token.kind == "punct" and self.token.value == "(":
+            node: _Node = _Not(self.parse_not())
+        else:
             self.advance()
             node = self.parse_or()
             if not (self.token.kind == "punct" and self.token.value == ")"):
                 raise self.fail("expected ')'")
             self.advance()
-            return node
-        return self.parse_comparison()
+        self.depth -= 1
+        return node
 
     def parse_comparison(self) -> _Compare:
         left = self.parse_operand()
@@ -450,12 +471,15 @@ class _CodeGen:
                 return f"({self.operand(node.left)} == {self.bind(constant)})"
             if node.op in ("==", "!=", ">", ">=", "<", "<=") and kind in ("string", "number"):
                 # Inline: the value must be of the literal's kind (bool is not a number).
-                check = "is _str" if kind == "string" else "in _numbers"
                 value = self.temp()
-                return (
-                    f"(({value} := {self.operand(node.left)}).__class__ {check}"
-                    f" and {value} {node.op} {self.bind(constant)})"
-                )
+                if kind == "string":
+                    check = f"_isinstance(({value} := {self.operand(node.left)}), _str)"
+                else:
+                    check = (
+                        f"_isinstance(({value} := {self.operand(node.left)}), _numbers)"
+                        f" and {value}.__class__ is not _bool"
+                    )
+                return f"({check} and {value} {node.op} {self.bind(constant)})"
             if node.op == "==" and kind == "bool":
                 return f"({self.operand(node.left)} is {self.bind(constant)})"
         test = self.bind(_OPERATORS[node.op])
@@ -467,14 +491,17 @@ def _compile(node: _Node) -> Callable[..., bool]:
     body = gen.node(node)
     params = ", ".join(f"_v{i}" for i in range(len(gen.values)))
     source = (
-        f"def _factory(_walk, _str, _numbers{', ' if params else ''}{params}):\n"
-        f"    def evaluate(a, *, task=None, worker=None):\n"
+        f"def _factory(_walk, _isinstance, _str, _bool, _numbers{', ' if params else ''}"
+        f"{params}):\n"
+        f"    def evaluate(a, task=None, worker=None):\n"
         f"        return {body}\n"
         f"    return evaluate\n"
     )
     namespace: dict[str, Any] = {}
     exec(compile(source, "<taskrouter expression>", "exec"), {"__builtins__": {}}, namespace)
-    evaluate: Callable[..., bool] = namespace["_factory"](_walk, str, (int, float), *gen.values)
+    evaluate: Callable[..., bool] = namespace["_factory"](
+        _walk, isinstance, str, bool, (int, float), *gen.values
+    )
     return evaluate
 
 
