@@ -222,12 +222,16 @@ class Engine:
             "TaskChannelSid": task.task_channel_sid,
             "TaskChannelUniqueName": self.task_channels[task.task_channel_sid].unique_name,
         }
+        workflow = self.workflows.get(task.workflow_sid or "")
         if task.workflow_sid:
             fields["WorkflowSid"] = task.workflow_sid
-            fields["WorkflowName"] = self.workflows[task.workflow_sid].friendly_name
+            if workflow is not None:
+                fields["WorkflowName"] = workflow.friendly_name
+        queue = self.task_queues.get(task.task_queue_sid or "")
         if task.task_queue_sid:
             fields["TaskQueueSid"] = task.task_queue_sid
-            fields["TaskQueueName"] = self.task_queues[task.task_queue_sid].friendly_name
+            if queue is not None:
+                fields["TaskQueueName"] = queue.friendly_name
         if task.status is TaskStatus.CANCELED and task.reason:
             fields["TaskCanceledReason"] = task.reason
         if task.status is TaskStatus.COMPLETED and task.reason:
@@ -1184,16 +1188,18 @@ class Engine:
             task.virtual_start_time = virtual_start_time
         if task_channel is not None:
             task.task_channel_sid = self.task_channel(workspace_sid, task_channel).sid
-        reroute = False
         if priority is not None:
             _check_priority(priority)
-            task.base_priority = priority
-            task.priority = priority
-            reroute = True
-        if attributes is not None:
-            task.attributes = _attributes(attributes)
-            reroute = True
+        new_attributes = _attributes(attributes) if attributes is not None else None
+        reroute = priority is not None or new_attributes is not None
         if reroute:
+            # Out of the queue under the old key before the key (the priority) changes.
+            self._leave_queue(task)
+            if priority is not None:
+                task.base_priority = priority
+                task.priority = priority
+            if new_attributes is not None:
+                task.attributes = new_attributes
             task.revision += 1
             task.date_updated = self.now()
             self._emit(
@@ -1211,6 +1217,7 @@ class Engine:
                 if task.workflow_sid is not None:
                     self._enter_workflow(task)
                 else:
+                    self._wait(task)
                     self._match_task(task)
         if assignment_status is not None:
             self._set_task_status(task, assignment_status, reason)
@@ -1221,6 +1228,7 @@ class Engine:
         task = self.task(workspace_sid, sid)
         _check_revision("task", task.sid, task.revision, if_match)
         freed: list[WorkerRecord] = []
+        self._leave_queue(task)
         for reservation in self.reservations_of_task(sid):
             if reservation.status in ACTIVE_RESERVATION:
                 self._active[reservation.worker_sid].discard(reservation.sid)
@@ -1229,9 +1237,7 @@ class Engine:
                     worker.idle_since = self.now()
                     freed.append(worker)
             if reservation.status is ReservationStatus.PENDING:
-                reservation.status = ReservationStatus.CANCELED
-                self._reservation_event(reservation, "reservation.canceled", "canceled")
-        self._leave_queue(task)
+                self._reservation_transition(reservation, ReservationStatus.CANCELED)
         self._emit(
             workspace_sid,
             "task.deleted",
@@ -1377,7 +1383,7 @@ class Engine:
             queue_sid,
             self._task_fields(task),
         )
-        bisect.insort(queue.waiting, self._queue_key(task, queue))
+        self._wait(task)
         reserved = self._match_task(task)
         if not reserved and target is not None and target.skip_if is not None:
             if compile_expression(target.skip_if).evaluate({"workers": self._worker_counts(queue)}):
@@ -1399,6 +1405,14 @@ class Engine:
             del queue.waiting[index]
         else:  # the key changed (priority moved); find it the slow way
             queue.waiting[:] = [k for k in queue.waiting if k[2] != task.sid]
+
+    def _wait(self, task: TaskRecord) -> None:
+        """Put the task in its queue's waiting order, unless it is there already."""
+        queue = self.task_queues[task.task_queue_sid or ""]
+        key = self._queue_key(task, queue)
+        index = bisect.bisect_left(queue.waiting, key)
+        if index >= len(queue.waiting) or queue.waiting[index] != key:
+            queue.waiting.insert(index, key)
 
     def _resort(self, queue: TaskQueueRecord) -> None:
         queue.waiting = sorted(
@@ -1734,11 +1748,7 @@ class Engine:
                     description=f"Task {task.sid} canceled after {MAX_REJECTIONS} rejections",
                 )
             elif task.task_queue_sid is not None:
-                queue = self.task_queues[task.task_queue_sid]
-                key = self._queue_key(task, queue)
-                index = bisect.bisect_left(queue.waiting, key)
-                if index >= len(queue.waiting) or queue.waiting[index] != key:
-                    queue.waiting.insert(index, key)
+                self._wait(task)
                 if match:
                     self._match_task(task)
         if match:
