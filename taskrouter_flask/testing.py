@@ -34,6 +34,7 @@ __all__ = [
     "make_assignment",
     "make_event",
     "make_sid",
+    "sandbox",
     "signed_form",
     "signed_json",
     "taskrouter_client",
@@ -279,6 +280,21 @@ class TaskRouterTestClient:
 
     def _signing_url(self, path: str) -> str:
         return (self._public or self.base_url) + path
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    """A local TaskRouter on a free port of 127.0.0.1, with a manual clock.
+
+    ``sandbox.client(workspace_sid)`` is a REST client for it,
+    ``sandbox.advance(seconds)`` moves its clock (running timeouts), and
+    ``sandbox.drain()`` waits for its callbacks to be delivered.
+    """
+    from .sandbox.clock import ManualClock
+    from .sandbox.server import Sandbox
+
+    with Sandbox(clock=ManualClock(), seed=0) as running:
+        yield running
 
 
 @pytest.fixture

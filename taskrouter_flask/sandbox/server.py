@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from ..client import TaskRouterClient
 from .api import SandboxService, create_app
@@ -31,6 +31,13 @@ log = logging.getLogger(__name__)
 DEFAULT_ACCOUNT_SID = "AC" + "5a" * 16
 DEFAULT_AUTH_TOKEN = "sandbox-auth-token"
 _T = TypeVar("_T")
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """Requests are logged at DEBUG on this module's logger, not printed."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug('"%s" %s %s', self.requestline, code, size)
 
 
 class Sandbox:
@@ -104,7 +111,9 @@ class Sandbox:
     def start(self) -> Sandbox:
         """Start serving in background threads."""
         app = create_app(self.service)
-        self._server = make_server(self.host, self.port, app, threaded=True)
+        self._server = make_server(
+            self.host, self.port, app, threaded=True, request_handler=_RequestHandler
+        )
         self.port = self._server.server_port
         serve = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
