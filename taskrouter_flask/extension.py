@@ -13,6 +13,7 @@ application's own HTML error pages never answer Twilio.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -430,6 +431,8 @@ def _read_body(environ: Mapping[str, Any], limit: int) -> bytes | Reply:
         return _refuse(400, "bad_request", "the body could not be read")
     if len(body) > limit:
         return _too_large(limit)
+    # Put the body back, so a handler may still read request.form or get_data().
+    environ["wsgi.input"] = io.BytesIO(body)  # type: ignore[index]
     return body
 
 

@@ -189,8 +189,8 @@ class CallbackSender:
         if isinstance(answer, dict) and not answer:
             return None
         if not isinstance(answer, dict) or "instruction" not in answer:
-            # Twilio's warning 40005: a 200 JSON answer without an instruction.
-            self.deliveries.append(Delivery("assignment", url, params, 200, "no instruction"))
+            # Twilio's warning 40005: a 200 JSON answer without an instruction; it stays pending.
+            log.warning("assignment answer from %s has no instruction (Twilio's 40005)", url)
             return None
         return answer
 
