@@ -6,13 +6,21 @@ there wherever ``flask`` finds the app.
 
 from __future__ import annotations
 
+import difflib
+import json
 import threading
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
+import requests
 from flask import current_app
 from flask.cli import AppGroup
 
+from .models import EVENT_TYPES
+from .signature import compute_signature
 from .workflow import WorkflowConfiguration, WorkflowConfigurationError
 
 __all__ = ["taskrouter_cli"]
@@ -74,3 +82,162 @@ def sandbox(host: str, port: int, data: Path | None, seed: int | None) -> None:
             threading.Event().wait()
         except KeyboardInterrupt:
             click.echo("stopping")
+
+
+# -- debugging webhooks: trigger and sign ----------------------------------------------------
+
+
+def _auth_token(given: str | None) -> str:
+    token = given or current_app.config.get("TASKROUTER_AUTH_TOKEN")
+    if not token:
+        raise click.UsageError(
+            "give --auth-token, or set TASKROUTER_AUTH_TOKEN in the app's config"
+        )
+    return str(token)
+
+
+def _json_object(value: str | None, option: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not valid JSON ({exc})", param_hint=option) from exc
+    if not isinstance(data, dict):
+        raise click.BadParameter(
+            'expected a JSON object, e.g. \'{"type": "ticket"}\'', param_hint=option
+        )
+    return data
+
+
+def _fields(pairs: tuple[str, ...], hint: str) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint=hint)
+        fields.setdefault(name, []).append(value)
+    return fields
+
+
+@taskrouter_cli.command("trigger")
+@click.argument("event_type", metavar="EVENT_TYPE")
+@click.option(
+    "--url",
+    required=True,
+    help="The endpoint to post to, exactly as the app sees it (it is part of the signature),"
+    " e.g. http://127.0.0.1:5000/taskrouter/events.",
+)
+@click.option("--auth-token", help="Token to sign with (default: the app's TASKROUTER_AUTH_TOKEN).")
+@click.option(
+    "--count",
+    type=click.IntRange(1, 100_000),
+    default=1,
+    show_default=True,
+    help="How many callbacks to send, each with fresh SIDs.",
+)
+@click.option("--task-attributes", metavar="JSON", help="The task's attributes, a JSON object.")
+@click.option("--worker-attributes", metavar="JSON", help="The worker's attributes, a JSON object.")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a wire field, e.g. -p TaskQueueSid=WQ... (repeatable).",
+)
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per request.")
+def trigger(
+    event_type: str,
+    url: str,
+    auth_token: str | None,
+    count: int,
+    task_attributes: str | None,
+    worker_attributes: str | None,
+    params: tuple[str, ...],
+    timeout: float,
+) -> None:
+    """Send a correctly signed sample callback to a running app.
+
+    EVENT_TYPE is a TaskRouter event type (task.created, reservation.accepted,
+    ...) for the events endpoint, or `assignment` for the assignment endpoint.
+    The payload has realistic SIDs and the fields that event carries; the
+    answer's status (and body) is printed. Exits non-zero if any callback was
+    refused or could not be sent.
+    """
+    if event_type != "assignment" and event_type not in EVENT_TYPES:
+        close = difflib.get_close_matches(event_type, sorted(EVENT_TYPES | {"assignment"}), n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise click.BadParameter(
+            f"{event_type!r} is not a TaskRouter event type (or 'assignment'){hint}",
+            param_hint="EVENT_TYPE",
+        )
+    try:
+        from .testing import assignment_payload, event_payload, signed_form
+    except ImportError as exc:  # taskrouter_flask.testing needs pytest
+        raise click.ClickException(
+            f"flask taskrouter trigger needs taskrouter_flask.testing, which did not import: {exc}"
+        ) from exc
+    token = _auth_token(auth_token)
+    task = _json_object(task_attributes, "--task-attributes")
+    worker = _json_object(worker_attributes, "--worker-attributes")
+    extra = {name: values[-1] for name, values in _fields(params, "--param").items()}
+
+    def payload() -> dict[str, str]:
+        if event_type == "assignment":
+            fields = assignment_payload(task_attributes=task, worker_attributes=worker)
+        else:
+            fields = event_payload(event_type, task_attributes=task, worker_attributes=worker)
+        fields.update(extra)
+        return fields
+
+    statuses: Counter[int] = Counter()
+    with requests.Session() as session:
+
+        def send() -> requests.Response:
+            body, headers = signed_form(url, payload(), token)
+            try:
+                return session.post(url, data=body, headers=headers, timeout=timeout)
+            except requests.RequestException as exc:
+                raise click.ClickException(f"could not send to {url}: {exc}") from exc
+
+        if count == 1:
+            response = send()
+            statuses[response.status_code] += 1
+            text = response.text.strip()
+            click.echo(
+                f"POST {url} ({event_type}) -> {response.status_code}"
+                + (f" {text}" if text else "")
+            )
+        else:
+            with click.progressbar(
+                range(count), label=f"Sending {count} {event_type} callbacks", show_pos=True
+            ) as bar:
+                for _ in bar:
+                    statuses[send().status_code] += 1
+            summary = ", ".join(f"{status} x{n}" for status, n in sorted(statuses.items()))
+            click.echo(f"POST {url} ({event_type}): {summary}")
+    refused = sum(n for status, n in statuses.items() if status >= 400)
+    if refused:
+        hint = ""
+        if 403 in statuses:
+            hint = (
+                " (403: the signature did not match; check --auth-token and that --url is the URL"
+                " the app sees, scheme, host and port included)"
+            )
+        raise click.ClickException(f"{refused} of {count} refused{hint}")
+
+
+@taskrouter_cli.command("sign")
+@click.option("--url", required=True, help="The full URL the request goes to.")
+@click.option("--auth-token", help="Token to sign with (default: the app's TASKROUTER_AUTH_TOKEN).")
+@click.argument("params", nargs=-1, metavar="[NAME=VALUE]...")
+def sign(url: str, auth_token: str | None, params: tuple[str, ...]) -> None:
+    """Print the X-Twilio-Signature for a form POST of PARAMS to URL.
+
+    Compare it with the header a request carried to see whether the URL, the
+    fields or the token differ. A NAME given twice sends both values.
+    """
+    token = _auth_token(auth_token)
+    fields: Mapping[str, list[str]] = _fields(params, "NAME=VALUE")
+    click.echo(compute_signature(url, fields, token))

@@ -46,6 +46,7 @@ __all__ = [
     "AssignmentSchema",
     "EventSchema",
     "FormFields",
+    "format_timestamp",
     "load_assignment",
     "load_event",
     "load_resource",
@@ -91,6 +92,15 @@ def parse_form(body: bytes, *, max_fields: int = MAX_FORM_FIELDS) -> FormFields:
         else:
             form[name] = [previous, value]
     return form
+
+
+def format_timestamp(moment: datetime) -> str:
+    """``2014-05-14T10:50:02Z``: the API's date format, in UTC (a naive time is taken as UTC)."""
+    utc = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    )
 
 
 def parse_json_body(body: bytes) -> dict[str, Any]:

@@ -247,7 +247,7 @@ class WorkflowConfiguration:
         """
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise WorkflowConfigurationError(
                 [WorkflowProblem("configuration", f"not valid JSON: {exc}")]
             ) from exc

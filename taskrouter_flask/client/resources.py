@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..errors import PayloadError
@@ -35,7 +35,7 @@ from ..models import (
     Workflow,
     Workspace,
 )
-from ..schemas import load_resource
+from ..schemas import format_timestamp, load_resource
 from .errors import InvalidResponse
 
 if TYPE_CHECKING:
@@ -122,8 +122,7 @@ def _encode(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return format_timestamp(value)
     if isinstance(value, dict):
         return json.dumps(value, separators=(",", ":"))
     to_json = getattr(value, "to_json", None)

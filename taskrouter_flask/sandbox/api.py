@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,10 +112,9 @@ def _convert(name: str, values: Sequence[str]) -> Any:
             raise InvalidArgument(f"{name}: expected true or false, got {value!r}")
         return value.lower() == "true"
     if name in _INT:
-        try:
-            return int(value)
-        except ValueError:
-            raise InvalidArgument(f"{name}: expected a whole number, got {value!r}") from None
+        if not re.fullmatch(r"-?[0-9]+", value):
+            raise InvalidArgument(f"{name}: expected a whole number, got {value!r}")
+        return int(value)
     if name in _DATE:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -604,8 +604,10 @@ def _list_tasks(call: _Call) -> Response:
     if ordering:
         for part in reversed(str(ordering).split(",")):
             key, _, direction = part.partition(":")
-            if key not in ("DateCreated", "Priority"):
-                raise InvalidArgument(f"Ordering: expected DateCreated or Priority, got {key!r}")
+            if key not in ("DateCreated", "Priority") or direction.lower() not in ("asc", "desc"):
+                raise InvalidArgument(
+                    f"Ordering: expected DateCreated or Priority, then :asc or :desc, got {part!r}"
+                )
             items.sort(
                 key=(lambda t: t.seq) if key == "DateCreated" else (lambda t: t.priority),
                 reverse=direction.lower() == "desc",
@@ -765,7 +767,10 @@ def _list_events(call: _Call) -> Response:
         minutes = params.get("Minutes", 15)
         if minutes < 1:
             raise InvalidArgument(f"Minutes: expected 1 or more, got {minutes}")
-        start = end - timedelta(minutes=minutes)
+        try:
+            start = end - timedelta(minutes=minutes)
+        except OverflowError:
+            raise InvalidArgument(f"Minutes: {minutes} reaches before the year 1") from None
     fields = {
         "TaskSid": "TaskSid",
         "WorkerSid": "WorkerSid",
@@ -951,7 +956,7 @@ def _worker_instance_statistics(call: _Call) -> Response:
 def _json_object(name: str, text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidArgument(f"{name}: expected a JSON object") from None
     if not isinstance(value, dict):
         raise InvalidArgument(f"{name}: expected a JSON object")
@@ -999,6 +1004,9 @@ def create_app(service: SandboxService, *, base_url: str | None = None) -> Flask
                     response = handler(_Call(service, operation, dict(path), params, render))
             except EngineError as exc:
                 return _error(exc.status, exc.code, exc.message)
+            except (OverflowError, RecursionError) as exc:
+                # Dates out of range, JSON nested too deeply: bad input, not a failure.
+                return _error(400, 20001, f"{operation.name}: a parameter is out of range ({exc})")
             if changes and service.after_change is not None:
                 service.after_change()
             return response

@@ -1815,7 +1815,9 @@ def _attributes(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
         return {}
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = json.loads(value, parse_constant=_no_constant)
+        except RecursionError as exc:
+            raise InvalidArgument("Attributes: expected a JSON object, nested too deeply") from exc
         except ValueError as exc:
             raise InvalidArgument(
                 f"Attributes: expected a JSON object, got invalid JSON ({exc})"
@@ -1823,6 +1825,10 @@ def _attributes(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise InvalidArgument("Attributes: expected a JSON object")
     return dict(value)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _compile(parameter: str, text: str) -> Any:

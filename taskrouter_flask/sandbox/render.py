@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from ..schemas import format_timestamp
 from .engine import Engine
 from .state import (
     ActivityRecord,
@@ -29,10 +30,8 @@ __all__ = ["Renderer", "iso"]
 
 
 def iso(moment: datetime | None) -> str | None:
-    """``2014-05-14T10:50:02Z``, as the API writes dates."""
-    if moment is None:
-        return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2014-05-14T10:50:02Z``, as the API writes dates (``None`` stays ``None``)."""
+    return None if moment is None else format_timestamp(moment)
 
 
 class Renderer:

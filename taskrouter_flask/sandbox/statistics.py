@@ -228,7 +228,10 @@ def _window(engine: Engine, minutes: Minutes, start_date: Moment, end_date: Mome
     if start_date is not None:
         start = _moment("StartDate", start_date)
     else:
-        start = end - timedelta(minutes=count)
+        try:
+            start = end - timedelta(minutes=count)
+        except OverflowError:
+            raise InvalidArgument(f"Minutes: {count} reaches before the year 1") from None
     if end < start:
         raise InvalidArgument(f"EndDate: {_iso(end)} is before StartDate {_iso(start)}")
     return _Window(start, end)
@@ -852,7 +855,7 @@ def task_queue_bulk_real_time(
     engine.workspace(workspace_sid)
     if isinstance(task_queue_sids, str) or not 1 <= len(task_queue_sids) <= MAX_BULK_QUEUES:
         raise InvalidArgument(
-            f"QueueSids: expected a list of 1 to {MAX_BULK_QUEUES} task queue SIDs"
+            f"TaskQueueSids: expected a list of 1 to {MAX_BULK_QUEUES} task queue SIDs"
         )
     channel_sid = _channel(engine, workspace_sid, task_channel)
     data = []

@@ -1,0 +1,464 @@
+"""Benchmark the sandbox over real HTTP: routing throughput, and our client against twilio's.
+
+Two parts, each measured in several rounds in one process; figures are medians
+of rounds, and a ratio is the median of each round's own ratio.
+
+1. Routing: a :class:`~taskrouter_flask.sandbox.server.Sandbox` on the real
+   clock, and a Flask application with our extension whose assignment handler
+   answers ``accept()``, served on 127.0.0.1 (werkzeug, threaded). Each round
+   creates N tasks through our REST client, one request after another, then
+   waits until every task is ``assigned``: ``sandbox.drain()`` for the
+   callbacks, then polling the task list, bounded in time. Reported: tasks
+   created per second, tasks created *and* assigned per second (first create
+   to last assignment), and each task's latency from ``task.created`` to
+   ``reservation.accepted`` as the engine recorded them. Between rounds the
+   tasks are completed, which frees the workers.
+2. Listing: 1,000 workers listed from the sandbox by our client
+   (``client.workers.list(page_size=50)``) and by the official ``twilio``
+   library (``workspaces(sid).workers.list(page_size=50)``, with its TaskRouter
+   domain's ``base_url`` pointed at the sandbox), alternating round by round
+   (the order flips every round). A third line, plain ``requests`` fetching the
+   same pages and decoding the JSON without building any model, is the floor
+   both stand on. The ratio is time(ours) / time(twilio): below 1 means ours
+   is faster.
+
+Run ``python -m benchmarks.bench_sandbox`` (about 30 s) or add ``--quick``
+(about 10 s). Nothing here asserts on timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.metadata
+import logging
+import math
+import os
+import platform
+import signal
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+import requests
+from flask import Flask
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from taskrouter_flask import Assignment, Instruction, TaskRouter, accept
+from taskrouter_flask.client import TaskRouterClient
+from taskrouter_flask.sandbox.server import Sandbox
+
+__all__ = ["build_receiver", "main"]
+
+_T = TypeVar("_T")
+
+ASSIGNMENT_PATH = "/taskrouter/assignment"
+LIST_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How much work one run does."""
+
+    name: str
+    rounds: int
+    tasks: int
+    workers: int
+    routing_cap: float
+    list_workers: int
+    list_rounds: int
+
+
+FULL = Plan(
+    "full", rounds=7, tasks=300, workers=300, routing_cap=60.0, list_workers=1000, list_rounds=15
+)
+QUICK = Plan(
+    "quick", rounds=3, tasks=100, workers=100, routing_cap=30.0, list_workers=1000, list_rounds=7
+)
+
+
+class BenchmarkError(RuntimeError):
+    """A precondition failed: a server did not start, or a task was never assigned."""
+
+
+# -- statistics and printing ------------------------------------------------------------
+
+
+def _interleave(
+    rounds: int, baseline: Callable[[], _T], subject: Callable[[], _T]
+) -> tuple[list[_T], list[_T]]:
+    """Run baseline and subject once per round, flipping which goes first each round."""
+    base: list[_T] = []
+    subj: list[_T] = []
+    for index in range(rounds):
+        if index % 2 == 0:
+            base.append(baseline())
+            subj.append(subject())
+        else:
+            subj.append(subject())
+            base.append(baseline())
+    return base, subj
+
+
+def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    rank = math.ceil(fraction * len(sorted_values))
+    return sorted_values[min(len(sorted_values) - 1, max(0, rank - 1))]
+
+
+def _spread(values: Sequence[float], fmt: str = ".2f") -> str:
+    return f"rounds {min(values):{fmt}}-{max(values):{fmt}}"
+
+
+def _row(label: str, value: str, note: str = "") -> None:
+    print(f"   {label:<40}{value:>14}  {note}".rstrip())
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
+
+
+# -- servers -----------------------------------------------------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+def build_receiver(auth_token: str) -> Flask:
+    """The callback receiver: our extension, signatures checked, every assignment accepted."""
+    app = Flask(__name__)
+    app.config["TASKROUTER_AUTH_TOKEN"] = auth_token
+    taskrouter = TaskRouter(app)
+
+    @taskrouter.assignment()
+    def take_everything(assignment: Assignment) -> Instruction:
+        return accept()
+
+    return app
+
+
+@contextmanager
+def _serve(app: Flask) -> Iterator[int]:
+    """Serve ``app`` on 127.0.0.1 with werkzeug's threaded server; yield its port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# -- 1. routing throughput ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _RoutingRound:
+    tasks: int
+    create_seconds: float
+    total_seconds: float
+    latencies: list[float]
+
+    @property
+    def create_rate(self) -> float:
+        return self.tasks / self.create_seconds
+
+    @property
+    def routed_rate(self) -> float:
+        return self.tasks / self.total_seconds
+
+
+def _assigned(client: TaskRouterClient, sids: set[str]) -> int:
+    listed = client.tasks.list(assignment_status="assigned", page_size=1000)
+    return sum(1 for task in listed if task.sid in sids)
+
+
+def _latencies(sandbox: Sandbox, sids: set[str]) -> list[float]:
+    """Seconds from ``task.created`` to ``reservation.accepted``, per task, from the engine."""
+    events = sandbox.locked(lambda: list(sandbox.engine.events))
+    created: dict[str, float] = {}
+    accepted: dict[str, float] = {}
+    for event in events:
+        if event.type == "task.created" and event.resource_sid in sids:
+            created[event.resource_sid] = event.timestamp.timestamp()
+        elif event.type == "reservation.accepted":
+            task_sid = event.fields.get("TaskSid", "")
+            if task_sid in sids:
+                accepted[task_sid] = event.timestamp.timestamp()
+    return sorted(accepted[sid] - created[sid] for sid in accepted if sid in created)
+
+
+def _routing_round(
+    sandbox: Sandbox, client: TaskRouterClient, workflow_sid: str, n: int, cap: float
+) -> _RoutingRound:
+    gc.collect()
+    start = time.perf_counter()
+    sids = {
+        client.tasks.create(workflow_sid=workflow_sid, attributes={"type": "bench", "n": i}).sid
+        for i in range(n)
+    }
+    created = time.perf_counter()
+    deadline = start + cap
+    sandbox.drain(timeout=max(0.1, deadline - time.perf_counter()))
+    done = _assigned(client, sids)
+    while done < n:
+        if time.perf_counter() > deadline:
+            raise BenchmarkError(f"only {done} of {n} tasks were assigned within {cap:.0f} s")
+        time.sleep(0.01)
+        done = _assigned(client, sids)
+    finished = time.perf_counter()
+    latencies = _latencies(sandbox, sids)
+    for sid in sids:  # free the workers for the next round (not timed)
+        client.tasks.update(sid, assignment_status="completed", reason="benchmark")
+    return _RoutingRound(n, created - start, finished - start, latencies)
+
+
+def run_routing(plan: Plan) -> None:
+    """Part 1: tasks created and routed per second, accepted by a real callback receiver."""
+    with Sandbox() as sandbox, _serve(build_receiver(sandbox.auth_token)) as port:
+        callback_url = f"http://127.0.0.1:{port}{ASSIGNMENT_PATH}"
+        with sandbox.client(timeout=10) as root:
+            workspace = root.workspaces.create(friendly_name="Routing benchmark")
+        with sandbox.client(workspace.sid, timeout=10) as client:
+            available = next(iter(client.activities.list(friendly_name="Available"))).sid
+            queue = client.task_queues.create(friendly_name="Everyone", target_workers="1==1")
+            workflow = client.workflows.create(
+                friendly_name="Accept all",
+                configuration={"task_routing": {"default_filter": {"queue": queue.sid}}},
+                assignment_callback_url=callback_url,
+            )
+            for i in range(plan.workers):
+                client.workers.create(friendly_name=f"agent-{i}", activity_sid=available)
+            # Warm-up, not counted; it also proves the receiver accepts signed callbacks.
+            _routing_round(sandbox, client, workflow.sid, min(10, plan.tasks), plan.routing_cap)
+            rounds = [
+                _routing_round(sandbox, client, workflow.sid, plan.tasks, plan.routing_cap)
+                for _ in range(plan.rounds)
+            ]
+            deliveries = list(sandbox.callbacks.deliveries)
+    refused = [d for d in deliveries if not d.outcome.startswith("applied")]
+    print(
+        "1. Routing over HTTP: Sandbox (real clock) -> assignment callback -> Flask app with"
+        " taskrouter_flask answering accept()\n"
+        f"   {plan.tasks} tasks x {plan.rounds} rounds, created one by one through our client;"
+        f" {plan.workers} single-tasking workers, one queue, no event callbacks"
+    )
+    create_rates = [r.create_rate for r in rounds]
+    routed_rates = [r.routed_rate for r in rounds]
+    _row(
+        "tasks created",
+        f"{statistics.median(create_rates):,.0f} /s",
+        f"({_spread(create_rates, '.0f')})",
+    )
+    _row(
+        "tasks created and assigned",
+        f"{statistics.median(routed_rates):,.0f} /s",
+        f"({_spread(routed_rates, '.0f')})",
+    )
+    lag = [r.total_seconds - r.create_seconds for r in rounds]
+    _row("last create -> all assigned", f"{statistics.median(lag) * 1e3:,.0f} ms")
+    latencies = sorted(value for r in rounds for value in r.latencies)
+    if latencies:
+        _row(
+            "task.created -> reservation.accepted",
+            f"p50 {_percentile(latencies, 0.5) * 1e3:.1f} ms",
+            f"p90 {_percentile(latencies, 0.9) * 1e3:.1f} ms"
+            f"  p99 {_percentile(latencies, 0.99) * 1e3:.1f} ms  (n={len(latencies)})",
+        )
+    if refused:
+        _row("assignment callbacks not applied", f"{len(refused)}", refused[0].outcome)
+
+
+# -- 2. listing 1,000 workers: ours against twilio ---------------------------------------
+
+
+def _twilio_workers(sandbox: Sandbox, workspace_sid: str) -> Callable[[], list[str]] | None:
+    """List workers with the official library, its TaskRouter domain on the sandbox."""
+    try:
+        from twilio.rest import Client
+    except ImportError:
+        return None
+    twilio = Client(sandbox.account_sid, sandbox.auth_token)
+    # The domain object is created once and cached; its base_url is what every URI joins.
+    twilio.taskrouter.base_url = sandbox.base_url
+    workers = twilio.taskrouter.v1.workspaces(workspace_sid).workers
+
+    def run() -> list[str]:
+        return [worker.sid for worker in workers.list(page_size=LIST_PAGE_SIZE)]
+
+    return run
+
+
+def _plain_workers(sandbox: Sandbox, workspace_sid: str) -> Callable[[], list[str]]:
+    """The floor: the same pages with plain requests and json, no models."""
+    session = requests.Session()
+    session.auth = (sandbox.account_sid, sandbox.auth_token)
+    first = f"{sandbox.base_url}/v1/Workspaces/{workspace_sid}/Workers?PageSize={LIST_PAGE_SIZE}"
+
+    def run() -> list[str]:
+        sids: list[str] = []
+        url: str | None = first
+        while url:
+            body: dict[str, Any] = session.get(url, timeout=10).json()
+            sids.extend(worker["sid"] for worker in body["workers"])
+            url = body["meta"]["next_page_url"]
+        return sids
+
+    return run
+
+
+def _timed(run: Callable[[], list[str]], expected: int) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    sids = run()
+    seconds = time.perf_counter() - start
+    if len(sids) != expected:
+        raise BenchmarkError(f"listed {len(sids)} workers, expected {expected}")
+    return seconds
+
+
+def run_listing(plan: Plan) -> None:
+    """Part 2: our client against twilio's, listing the same workers from the same sandbox."""
+    n = plan.list_workers
+    with Sandbox() as sandbox:
+        with sandbox.client(timeout=10) as root:
+            workspace = root.workspaces.create(friendly_name="Listing benchmark").sid
+
+        def populate() -> None:
+            for i in range(n):
+                sandbox.engine.create_worker(
+                    workspace, friendly_name=f"agent-{i:04d}", attributes={"team": i % 7}
+                )
+
+        sandbox.locked(populate)  # setup straight into the engine, not timed
+        ours_client = sandbox.client(workspace, timeout=10)
+
+        def ours() -> list[str]:
+            return [worker.sid for worker in ours_client.workers.list(page_size=LIST_PAGE_SIZE)]
+
+        theirs = _twilio_workers(sandbox, workspace)
+        plain = _plain_workers(sandbox, workspace)
+        reference = sorted(plain())
+        if sorted(ours()) != reference:
+            raise BenchmarkError("our client listed other workers than the plain requests")
+        pages = -(-n // LIST_PAGE_SIZE)
+        print(
+            f"2. Listing {n:,} workers from the sandbox, page size {LIST_PAGE_SIZE}"
+            f" ({pages} requests per listing), {plan.list_rounds} interleaved rounds"
+        )
+        if theirs is None:
+            print("   twilio is not installed (pip install -e '.[bench]'): only ours is timed")
+            ours_s = [_timed(ours, n) for _ in range(plan.list_rounds)]
+            _row("taskrouter_flask client", f"{statistics.median(ours_s) * 1e3:,.0f} ms")
+            return
+        if sorted(theirs()) != reference:
+            raise BenchmarkError("twilio listed other workers than the plain requests")
+        for run in (plain, ours, theirs):  # warm-up, not counted
+            _timed(run, n)
+        theirs_s, ours_s = _interleave(
+            plan.list_rounds, lambda: _timed(theirs, n), lambda: _timed(ours, n)
+        )
+        plain_s = [_timed(plain, n) for _ in range(plan.list_rounds)]
+        ours_client.close()
+    ratios = [o / t for o, t in zip(ours_s, theirs_s, strict=True)]
+    for label, times in (
+        ("twilio (baseline)", theirs_s),
+        ("taskrouter_flask client", ours_s),
+        ("plain requests + json (floor)", plain_s),
+    ):
+        median = statistics.median(times)
+        _row(
+            label,
+            f"{median * 1e3:,.0f} ms",
+            f"{n / median:,.0f} workers/s  ({_spread(times, '.3f')} s)",
+        )
+    _row("time ratio ours/twilio", f"{statistics.median(ratios):.2f}", f"({_spread(ratios)})")
+
+
+# -- main -------------------------------------------------------------------------------
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench_sandbox",
+        description="Benchmark the sandbox over HTTP: routing throughput with a real callback"
+        " receiver, and our client against twilio's listing 1,000 workers. Prints figures;"
+        " asserts nothing about timings.",
+    )
+    parser.add_argument("--quick", action="store_true", help="a ~10 s run with less work")
+    parser.add_argument(
+        "--rounds", type=int, help="rounds of each part (default 7 and 15, quick 3 and 7)"
+    )
+    parser.add_argument(
+        "--tasks", type=int, help="tasks per routing round (default 300, quick 100)"
+    )
+    parser.add_argument(
+        "--only", choices=("routing", "listing"), action="append", help="run only this part"
+    )
+    args = parser.parse_args(argv)
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds: expected at least 1")
+    if args.tasks is not None and args.tasks < 1:
+        parser.error("--tasks: expected at least 1")
+    return args
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # Unwind through the ``with`` blocks so that the sandboxes and servers stop.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks and print their figures; return the exit status."""
+    args = _parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # A failed callback is logged by the sandbox; the figures are what this prints.
+    logging.getLogger("taskrouter_flask").setLevel(logging.ERROR)
+    plan = QUICK if args.quick else FULL
+    if args.rounds is not None:
+        plan = replace(plan, rounds=args.rounds, list_rounds=args.rounds)
+    if args.tasks is not None:
+        plan = replace(plan, tasks=args.tasks, workers=max(plan.workers, args.tasks))
+    print(
+        f"taskrouter_flask {_version('taskrouter-flask')} sandbox benchmarks ({plan.name} run,"
+        f" {plan.rounds} routing and {plan.list_rounds} listing rounds; medians of rounds)"
+    )
+    print(
+        f"Python {platform.python_version()} on {platform.system()} {platform.machine()},"
+        f" {os.cpu_count()} CPUs; Flask {_version('flask')}, Werkzeug {_version('werkzeug')},"
+        f" requests {_version('requests')}, twilio {_version('twilio')}"
+    )
+    print()
+    began = time.perf_counter()
+    parts = args.only or ["routing", "listing"]
+    try:
+        if "routing" in parts:
+            run_routing(plan)
+            print()
+        if "listing" in parts:
+            run_listing(plan)
+            print()
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Total time {time.perf_counter() - began:.1f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
