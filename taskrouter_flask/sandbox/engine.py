@@ -122,6 +122,8 @@ class Engine:
         self._active: dict[str, set[str]] = {}
         #: Per task: its reservations (any status), in creation order.
         self._task_reservations: dict[str, list[str]] = {}
+        #: Workers who could take a task now (available activity, free capacity).
+        self._ready: set[str] = set()
 
     # -- identity and time -----------------------------------------------------------------
 
@@ -444,6 +446,10 @@ class Engine:
         ):
             for key in [k for k, v in table.items() if v.workspace_sid == sid]:
                 del table[key]
+        for index in (self._active, self._task_reservations):
+            for key in [k for k in index if k not in self.workers and k not in self.tasks]:
+                del index[key]
+        self._ready &= set(self.workers)
         del self.workspaces[sid]
 
     # -- activities -----------------------------------------------------------------------
@@ -600,7 +606,11 @@ class Engine:
         for key in [
             k for k, v in self.worker_channels.items() if v.task_channel_sid == channel.sid
         ]:
-            del self.worker_channels[key]
+            record = self.worker_channels.pop(key)
+            worker = self.workers.get(record.worker_sid)
+            if worker is not None:
+                worker.channels.pop(channel.sid, None)
+                self._refresh_ready(worker)
         self._emit(
             workspace_sid,
             "task-channel.deleted",
@@ -616,9 +626,13 @@ class Engine:
             self.new_sid("WC"), worker.workspace_sid, worker.sid, channel.sid, 1, True, now, now
         )
         self.worker_channels[record.sid] = record
+        worker.channels[channel.sid] = record.sid
 
     def worker_channels_of(self, worker_sid: str) -> list[WorkerChannelRecord]:
-        return [c for c in self.worker_channels.values() if c.worker_sid == worker_sid]
+        worker = self.workers.get(worker_sid)
+        if worker is None:
+            return []
+        return [self.worker_channels[sid] for sid in worker.channels.values()]
 
     def update_worker_channel(
         self,
@@ -667,6 +681,7 @@ class Engine:
                 {**fields, **self._capacity_fields(record)},
             )
         record.date_updated = self.now()
+        self._refresh_ready(worker)
         self._worker_changed(worker)
         return record
 
@@ -726,6 +741,7 @@ class Engine:
                 self._add_worker_channel(worker, channel)
         self._refresh_view(worker)
         self._refresh_eligibility(worker)
+        self._refresh_ready(worker)
         self._emit(
             workspace_sid,
             "worker.created",
@@ -771,8 +787,7 @@ class Engine:
         if activity_sid is not None:
             activity = self.activity(workspace_sid, activity_sid)
             if reject_pending_reservations and not activity.available:
-                for reservation_sid in list(self._active[sid]):
-                    reservation = self.reservations[reservation_sid]
+                for reservation in self.reservations_of_worker(sid):
                     if reservation.status is ReservationStatus.PENDING:
                         self._end_reservation(reservation, ReservationStatus.REJECTED)
             self._set_activity(worker, activity_sid)
@@ -793,6 +808,7 @@ class Engine:
             del self.worker_channels[key]
         del self.workers[sid]
         del self._active[sid]
+        self._ready.discard(sid)
         self._emit(
             workspace_sid,
             "worker.deleted",
@@ -815,6 +831,7 @@ class Engine:
         if activity.available and not previous.available:
             worker.idle_since = now
         self._refresh_view(worker)
+        self._refresh_ready(worker)
         self._emit(
             worker.workspace_sid,
             "worker.activity.update",
@@ -863,17 +880,31 @@ class Engine:
         active = self._active[worker.sid]
         if not self.workspaces[worker.workspace_sid].multi_task_enabled:
             return not active
-        channels = [c for c in self.worker_channels_of(worker.sid) if c.available]
         if task is None:
             return any(
-                self._used_capacity(worker.sid, c.task_channel_sid) < c.configured_capacity
-                for c in channels
+                self._channel_free(worker, channel_sid, ignore_capacity=False)
+                for channel_sid in worker.channels
             )
-        for channel in channels:
-            if channel.task_channel_sid == task.task_channel_sid:
-                used = self._used_capacity(worker.sid, channel.task_channel_sid)
-                return task.ignore_capacity or used < channel.configured_capacity
-        return False
+        return self._channel_free(
+            worker, task.task_channel_sid, ignore_capacity=task.ignore_capacity
+        )
+
+    def _channel_free(
+        self, worker: WorkerRecord, channel_sid: str, *, ignore_capacity: bool
+    ) -> bool:
+        record = self.worker_channels.get(worker.channels.get(channel_sid, ""))
+        if record is None or not record.available:
+            return False
+        if ignore_capacity:
+            return True
+        return self._used_capacity(worker.sid, channel_sid) < record.configured_capacity
+
+    def _refresh_ready(self, worker: WorkerRecord) -> None:
+        """Keep the index of workers who could take a task now up to date."""
+        if worker.sid in self.workers and self.has_capacity(worker):
+            self._ready.add(worker.sid)
+        else:
+            self._ready.discard(worker.sid)
 
     # -- task queues ----------------------------------------------------------------------
 
@@ -1235,6 +1266,7 @@ class Engine:
                 worker = self.workers.get(reservation.worker_sid)
                 if worker is not None:
                     worker.idle_since = self.now()
+                    self._refresh_ready(worker)
                     freed.append(worker)
             if reservation.status is ReservationStatus.PENDING:
                 self._reservation_transition(reservation, ReservationStatus.CANCELED)
@@ -1394,30 +1426,31 @@ class Engine:
         return (-task.priority, order, task.sid)
 
     def _leave_queue(self, task: TaskRecord) -> None:
-        if task.task_queue_sid is None:
+        key = task.waiting_key
+        if key is None:
             return
-        queue = self.task_queues.get(task.task_queue_sid)
+        task.waiting_key = None
+        queue = self.task_queues.get(task.task_queue_sid or "")
         if queue is None:
             return
-        key = self._queue_key(task, queue)
         index = bisect.bisect_left(queue.waiting, key)
         if index < len(queue.waiting) and queue.waiting[index] == key:
             del queue.waiting[index]
-        else:  # the key changed (priority moved); find it the slow way
-            queue.waiting[:] = [k for k in queue.waiting if k[2] != task.sid]
 
     def _wait(self, task: TaskRecord) -> None:
         """Put the task in its queue's waiting order, unless it is there already."""
+        if task.waiting_key is not None:
+            return
         queue = self.task_queues[task.task_queue_sid or ""]
         key = self._queue_key(task, queue)
-        index = bisect.bisect_left(queue.waiting, key)
-        if index >= len(queue.waiting) or queue.waiting[index] != key:
-            queue.waiting.insert(index, key)
+        bisect.insort(queue.waiting, key)
+        task.waiting_key = key
 
     def _resort(self, queue: TaskQueueRecord) -> None:
-        queue.waiting = sorted(
-            self._queue_key(self.tasks[k[2]], queue) for k in queue.waiting if k[2] in self.tasks
-        )
+        tasks = [self.tasks[key[2]] for key in queue.waiting if key[2] in self.tasks]
+        for task in tasks:
+            task.waiting_key = self._queue_key(task, queue)
+        queue.waiting = sorted(t.waiting_key for t in tasks if t.waiting_key is not None)
 
     def _worker_counts(self, queue: TaskQueueRecord) -> dict[str, int]:
         counts = {"available": 0, "unavailable": 0, "total": len(queue.eligible)}
@@ -1480,7 +1513,10 @@ class Engine:
         )
         return max(0, queue.max_reserved_workers - pending)
 
-    def _candidates(self, task: TaskRecord, queue: TaskQueueRecord) -> list[WorkerRecord]:
+    def _candidates(
+        self, task: TaskRecord, queue: TaskQueueRecord, only: WorkerRecord | None = None
+    ) -> list[WorkerRecord]:
+        """The workers who may take ``task`` now, best first (or whether ``only`` may)."""
         target = self._target(task)
         expression = compile_expression(target.expression) if target and target.expression else None
         known_sid = known_name = None
@@ -1493,8 +1529,14 @@ class Engine:
             for r in self._task_reservations[task.sid]
             if self.reservations[r].status in ACTIVE_RESERVATION
         }
+        if only is not None:
+            pool: set[str] = {only.sid} & queue.eligible
+        elif task.ignore_capacity:
+            pool = queue.eligible
+        else:
+            pool = queue.eligible & self._ready
         found = []
-        for worker_sid in queue.eligible:
+        for worker_sid in pool:
             if worker_sid in holding:
                 continue
             worker = self.workers[worker_sid]
@@ -1541,7 +1583,7 @@ class Engine:
                     task = self.tasks[key[2]]
                     if not self._wants_reservations(task) or not self.has_capacity(worker, task):
                         continue
-                    if worker in self._candidates(task, queue):
+                    if self._candidates(task, queue, only=worker):
                         best = (key, task)
                         break
             if best is None:
@@ -1563,6 +1605,7 @@ class Engine:
         self.reservations[reservation.sid] = reservation
         self._task_reservations[task.sid].append(reservation.sid)
         self._active[worker.sid].add(reservation.sid)
+        self._refresh_ready(worker)
         if task.status is TaskStatus.PENDING:
             self._task_transition(task, TaskStatus.RESERVED, None)
         if self._wants_reservations(task) == 0:
@@ -1715,6 +1758,7 @@ class Engine:
         worker = self.workers[reservation.worker_sid]
         self._active[worker.sid].discard(reservation.sid)
         worker.idle_since = self.now()
+        self._refresh_ready(worker)
         task = self.tasks[reservation.task_sid]
         if new is ReservationStatus.TIMEOUT:
             timeout_activity = self.workspaces[worker.workspace_sid].timeout_activity_sid

@@ -95,6 +95,7 @@ _ENGINE_ATTRIBUTES = frozenset(
         "_seq",
         "_active",
         "_task_reservations",
+        "_ready",  # derived: rebuilt on load
     }
 )
 
@@ -437,6 +438,8 @@ def _read(connection: sqlite3.Connection, source: Path, clock: Clock | None) -> 
             "SELECT task_sid, reservation_sids FROM task_reservations ORDER BY position"
         )
     }
+    for worker in engine.workers.values():
+        engine._refresh_ready(worker)
     logger.debug("loaded the sandbox engine from %s", source)
     return engine
 

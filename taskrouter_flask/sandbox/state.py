@@ -149,6 +149,8 @@ class WorkerRecord:
     queues: set[str] = field(default_factory=set)
     #: Attributes plus sid, friendly_name, activity_sid, activity_name, for target expressions.
     view: dict[str, Any] = field(default_factory=dict)
+    #: Task channel SID -> this worker's worker channel SID.
+    channels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -235,6 +237,8 @@ class TaskRecord:
     virtual_start_time: datetime | None = None
     ignore_capacity: bool = False
     routing_target: str | None = None
+    #: The key this task is waiting under in its queue, if it is waiting.
+    waiting_key: tuple[int, int, str] | None = None
 
 
 @dataclass(slots=True)
