@@ -34,8 +34,14 @@ Readings of TaskRouter where its documentation leaves a gap:
 * The TTL cancels a task that is not yet assigned; an assigned task is left
   to be completed.
 * ``dequeue``, ``call``, ``conference`` and ``redirect`` are recorded on the
-  reservation and accept it, since the sandbox places no calls; a
-  ``post_work_activity_sid`` moves the worker when the task completes.
+  reservation; ``dequeue`` and ``conference`` accept it at once (the sandbox
+  places no calls, so every step "succeeds"), ``call`` and ``redirect`` only
+  with ``accept: true``, as Twilio documents. A ``post_work_activity_sid``
+  moves the worker when the task completes.
+* When a step times out, or a task is re-routed, its pending reservations
+  are canceled and their workers offered other waiting work. A changed
+  workflow configuration re-routes the tasks whose step no longer exists
+  (all pending tasks with ``ReEvaluateTasks``).
 """
 
 from __future__ import annotations
@@ -786,11 +792,12 @@ class Engine:
             )
         if activity_sid is not None:
             activity = self.activity(workspace_sid, activity_sid)
+            # The new activity first, so a rejected task is not offered straight back.
+            self._set_activity(worker, activity_sid)
             if reject_pending_reservations and not activity.available:
                 for reservation in self.reservations_of_worker(sid):
                     if reservation.status is ReservationStatus.PENDING:
                         self._end_reservation(reservation, ReservationStatus.REJECTED)
-            self._set_activity(worker, activity_sid)
         worker.date_updated = self.now()
         self._worker_changed(worker)
         return worker
@@ -1102,11 +1109,26 @@ class Engine:
             sid,
             {"WorkflowSid": sid, "WorkflowName": workflow.friendly_name},
         )
-        if str(changes.get("re_evaluate_tasks", "")).lower() == "true":
-            for task in sorted(self.tasks.values(), key=lambda t: t.seq):
-                if task.workflow_sid == sid and task.status is TaskStatus.PENDING:
-                    self._enter_workflow(task)
+        everything = str(changes.get("re_evaluate_tasks", "")).lower() == "true"
+        for task in sorted(self.tasks.values(), key=lambda t: t.seq):
+            if task.workflow_sid != sid or not self._routable(task):
+                continue
+            # A task whose step no longer exists must re-enter; with ReEvaluateTasks, all pending.
+            if (everything and task.status is TaskStatus.PENDING) or not self._step_exists(task):
+                freed = self._cancel_pending(task)
+                self._enter_workflow(task)
+                for worker in freed:
+                    self._worker_changed(worker)
         return workflow
+
+    def _step_exists(self, task: TaskRecord) -> bool:
+        assert task.workflow_sid is not None
+        config = self.workflows[task.workflow_sid].configuration
+        if task.filter_index is None:
+            return config.default_filter is not None and task.target_index == 0
+        return task.filter_index < len(config.filters) and task.target_index < len(
+            config.filters[task.filter_index].targets
+        )
 
     def delete_workflow(self, workspace_sid: str, sid: str) -> None:
         """Delete a workflow that has no open task."""
@@ -1242,14 +1264,14 @@ class Engine:
                 self._task_fields(task),
             )
             if task.status in (TaskStatus.PENDING, TaskStatus.RESERVED):
-                for reservation in self.reservations_of_task(sid):
-                    if reservation.status is ReservationStatus.PENDING:
-                        self._end_reservation(reservation, ReservationStatus.CANCELED, match=False)
+                freed = self._cancel_pending(task)
                 if task.workflow_sid is not None:
                     self._enter_workflow(task)
                 else:
                     self._wait(task)
                     self._match_task(task)
+                for worker in freed:
+                    self._worker_changed(worker)
         if assignment_status is not None:
             self._set_task_status(task, assignment_status, reason)
         return task
@@ -1474,10 +1496,19 @@ class Engine:
             queue.sid,
             self._task_fields(task),
         )
+        freed = self._cancel_pending(task)
+        self._next_target(task, skipped=False)
+        for worker in freed:
+            self._worker_changed(worker)
+
+    def _cancel_pending(self, task: TaskRecord) -> list[WorkerRecord]:
+        """Cancel the task's pending reservations before it moves; return the freed workers."""
+        freed = []
         for reservation in self.reservations_of_task(task.sid):
             if reservation.status is ReservationStatus.PENDING:
                 self._end_reservation(reservation, ReservationStatus.CANCELED, match=False)
-        self._next_target(task, skipped=False)
+                freed.append(self.workers[reservation.worker_sid])
+        return freed
 
     def _next_target(self, task: TaskRecord, *, skipped: bool) -> None:
         targets = self._targets(task)
@@ -1686,6 +1717,8 @@ class Engine:
             return
         if name != "accept":
             reservation.instruction = payload
+        if name in ("call", "redirect") and not payload.get("accept"):
+            return  # recorded; the worker accepts later, as after a real call
         self._set_reservation_status(reservation, "accepted", None)
 
     def _set_reservation_status(
@@ -1705,6 +1738,8 @@ class Engine:
                 self.activity(reservation.workspace_sid, activity_sid)
             self._end_reservation(reservation, new, activity_sid=activity_sid)
         elif new in (ReservationStatus.WRAPPING, ReservationStatus.COMPLETED):
+            # Only the reservation that holds the task can wrap it up or complete it.
+            check_transition("reservation", reservation.sid, reservation.status, new)
             self._set_task_status(task, new.value, None)
         elif new is ReservationStatus.CANCELED:
             check_transition("reservation", reservation.sid, reservation.status, new)
@@ -1717,9 +1752,10 @@ class Engine:
 
     def _accept(self, reservation: ReservationRecord) -> None:
         task = self.tasks[reservation.task_sid]
-        self._reservation_transition(reservation, ReservationStatus.ACCEPTED)
+        self._reservation_transition(reservation, ReservationStatus.ACCEPTED, emit=False)
         self._leave_queue(task)
         self._task_transition(task, TaskStatus.ASSIGNED, None)
+        self._reservation_emit(reservation)
         freed = []
         for other in self.reservations_of_task(task.sid):
             if other.sid != reservation.sid and other.status is ReservationStatus.PENDING:
@@ -1736,13 +1772,22 @@ class Engine:
             self._worker_changed(other_worker)
 
     def _reservation_transition(
-        self, reservation: ReservationRecord, new: ReservationStatus
+        self, reservation: ReservationRecord, new: ReservationStatus, *, emit: bool = True
     ) -> None:
+        """Change a reservation's status through its lifecycle table.
+
+        :param emit: record its event now; callers that first bring the task up to
+            date pass ``False`` and call :meth:`_reservation_emit` after.
+        """
         check_transition("reservation", reservation.sid, reservation.status, new)
         reservation.status = new
         reservation.revision += 1
         reservation.date_updated = self.now()
-        event_type, text = _RESERVATION_EVENTS[new]
+        if emit:
+            self._reservation_emit(reservation)
+
+    def _reservation_emit(self, reservation: ReservationRecord) -> None:
+        event_type, text = _RESERVATION_EVENTS[reservation.status]
         self._reservation_event(reservation, event_type, text)
 
     def _end_reservation(
@@ -1754,12 +1799,27 @@ class Engine:
         match: bool = True,
     ) -> None:
         """Finish a reservation: free the worker, return the task to its queue if needed."""
-        self._reservation_transition(reservation, new)
+        self._reservation_transition(reservation, new, emit=False)
         worker = self.workers[reservation.worker_sid]
         self._active[worker.sid].discard(reservation.sid)
         worker.idle_since = self.now()
         self._refresh_ready(worker)
         task = self.tasks[reservation.task_sid]
+        unaccepted = new in (
+            ReservationStatus.REJECTED,
+            ReservationStatus.TIMEOUT,
+            ReservationStatus.CANCELED,
+            ReservationStatus.RESCINDED,
+        )
+        if unaccepted and self._routable(task):
+            if new is ReservationStatus.REJECTED:
+                task.rejections += 1
+            if task.status is TaskStatus.RESERVED and not any(
+                r.status is ReservationStatus.PENDING for r in self.reservations_of_task(task.sid)
+            ):
+                self._task_transition(task, TaskStatus.PENDING, None)
+        # The event shows the task as it now is; the worker's activity change follows it.
+        self._reservation_emit(reservation)
         if new is ReservationStatus.TIMEOUT:
             timeout_activity = self.workspaces[worker.workspace_sid].timeout_activity_sid
             if timeout_activity:
@@ -1770,21 +1830,7 @@ class Engine:
                 self._set_activity(worker, post_work)
         if activity_sid is not None:
             self._set_activity(worker, activity_sid)
-        if new in (
-            ReservationStatus.REJECTED,
-            ReservationStatus.TIMEOUT,
-            ReservationStatus.CANCELED,
-            ReservationStatus.RESCINDED,
-        ) and self._routable(task):
-            if new is ReservationStatus.REJECTED:
-                task.rejections += 1
-            pending = [
-                r
-                for r in self.reservations_of_task(task.sid)
-                if r.status is ReservationStatus.PENDING
-            ]
-            if not pending and task.status is TaskStatus.RESERVED:
-                self._task_transition(task, TaskStatus.PENDING, None)
+        if unaccepted and self._routable(task):
             if task.rejections >= MAX_REJECTIONS:
                 self._cancel_task(
                     task,
@@ -1825,7 +1871,11 @@ def _order_workers(workers: list[WorkerRecord], order_by: str | None) -> list[Wo
             path, direction = match.group(1).split("."), match.group(2).upper()
             present = [w for w in workers if _sortable(_lookup(w.view, path))]
             missing = [w for w in workers if not _sortable(_lookup(w.view, path))]
-            present.sort(key=lambda w: _lookup(w.view, path), reverse=direction == "DESC")
+            # Numbers and strings do not compare: numbers sort before strings.
+            present.sort(
+                key=lambda w: (isinstance(_lookup(w.view, path), str), _lookup(w.view, path)),
+                reverse=direction == "DESC",
+            )
             workers = present + missing
     return workers
 
