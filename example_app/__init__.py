@@ -1,77 +1,86 @@
-"""A small support desk built on taskrouter_flask.
+"""A support desk built on taskrouter_flask, with a live dashboard.
 
-It shows the extension's API end to end: assignment handlers per queue with a
-business rule, a fallback, and event handlers that keep a live tally. The full
-showcase (embedded sandbox, simulated traffic, dashboard) builds on this.
+The scenario of Twilio's TaskRouter guide, built the way we recommend:
+
+* :mod:`.provisioning` — the workspace, activities, queues, workflow and
+  agents, made idempotently through the bundled REST client;
+* :mod:`.handlers` — assignment handlers per queue with a business rule, and
+  event handlers that keep the dashboard and an audit log;
+* :mod:`.dashboard` — the dashboard's state, built from events, and its
+  server-sent event stream;
+* :mod:`.traffic` — simulated customers and agents;
+* :mod:`.web` — the page and the controls' JSON API;
+* :mod:`.runner` and ``python -m example_app`` — everything on one machine:
+  the local TaskRouter sandbox, this app on 127.0.0.1:5000, and traffic.
+
+:func:`create_app` is an ordinary application factory (``wsgi.py`` calls it),
+reading ``FLASK_``-prefixed environment variables, then ``config``.
 """
 
 from __future__ import annotations
 
-import logging
-import secrets
-from collections import Counter
+import os
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask
+from werkzeug.exceptions import HTTPException
 
-from taskrouter_flask import Assignment, Event, TaskRouter, accept, reject
+from taskrouter_flask import TaskRouter
 
-log = logging.getLogger(__name__)
+from .dashboard import DashboardState
+from .desk import EXTENSION_KEY, Desk, current_desk
+from .web import api_error, blueprint
 
-tr = TaskRouter()
+__all__ = ["DEFAULTS", "Desk", "create_app", "current_desk"]
 
-#: Queue SIDs come from provisioning; fixed values keep the demo reproducible.
-GOLD_QUEUE = "WQ" + "0" * 31 + "1"
-OFFLINE_ACTIVITY = "WA" + "0" * 31 + "1"
-DAILY_LIMIT = 40
-
-tally: Counter[str] = Counter()
-
-
-@tr.assignment(queue=GOLD_QUEUE)
-def gold_ticket(assignment: Assignment) -> Any:
-    """Gold tickets go to billing-skilled agents who are under their daily limit."""
-    worker = assignment.worker.attributes
-    if worker.get("handled_today", 0) >= DAILY_LIMIT:
-        return reject(activity_sid=OFFLINE_ACTIVITY)
-    if "billing" not in worker.get("skills", []):
-        return reject()
-    return accept()
-
-
-@tr.assignment()
-def everything_else(assignment: Assignment) -> Any:
-    """Any other reservation is accepted."""
-    return accept()
+#: The desk's own settings and their defaults (``FLASK_SUPPORT_DESK_AGENTS=8`` and so on).
+DEFAULTS: Mapping[str, Any] = {
+    # Provision the workspace when the app is created; off for an app that only serves pages.
+    "SUPPORT_DESK_PROVISION": True,
+    # How many agents of the roster (1 to 30).
+    "SUPPORT_DESK_AGENTS": 12,
+    # Tasks an agent handles in a day before the assignment handler sends them Offline.
+    "SUPPORT_DESK_DAILY_LIMIT": 25,
+    # Seconds a Gold ticket waits for a premium agent before it escalates to everyone.
+    "SUPPORT_DESK_GOLD_TIMEOUT": 30,
+    # Seconds an agent has to accept a reservation (a ringing chat) before it times out.
+    "SUPPORT_DESK_RESERVATION_TIMEOUT": 12,
+}
 
 
-@tr.event("reservation.*", "task.*")
-def count(event: Event) -> None:
-    """Keep a tally of what happened, for the status page."""
-    tally[event.type] += 1
-    log.info("%s %s", event.type, event.resource_sid)
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the support desk application.
 
+    Settings come from :data:`DEFAULTS`, then ``FLASK_``-prefixed environment
+    variables (``FLASK_TASKROUTER_AUTH_TOKEN``, ``FLASK_SUPPORT_DESK_AGENTS``,
+    ...), then ``TWILIO_ACCOUNT_SID`` / ``TWILIO_AUTH_TOKEN`` for the
+    TaskRouter credentials if those are not set otherwise, then ``config``.
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the application.
+    With ``SUPPORT_DESK_PROVISION`` on (the default) the workspace is
+    provisioned now, which needs the credentials, ``TASKROUTER_BASE_URL`` (the
+    sandbox's, or Twilio's by default) and a public URL for the callbacks
+    (``TASKROUTER_PUBLIC_BASE_URL``).
 
-    Settings come from ``FLASK_``-prefixed environment variables (e.g.
-    ``FLASK_TASKROUTER_AUTH_TOKEN``), then ``config``. Without an auth token a
-    random one is made, which only this process's own replay can sign with.
+    :raises ValueError: for an unusable ``TASKROUTER_*`` setting.
+    :raises TaskRouterError: if provisioning fails.
     """
     app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env()
+    for ours, twilio in (
+        ("TASKROUTER_ACCOUNT_SID", "TWILIO_ACCOUNT_SID"),
+        ("TASKROUTER_AUTH_TOKEN", "TWILIO_AUTH_TOKEN"),
+    ):
+        if not app.config.get(ours) and os.environ.get(twilio):
+            app.config[ours] = os.environ[twilio]
     app.config.update(config or {})
-    if not app.config.get("TASKROUTER_AUTH_TOKEN"):
-        app.config["TASKROUTER_AUTH_TOKEN"] = secrets.token_hex(16)
-    tr.init_app(app)
 
-    @app.get("/")
-    def status() -> Any:
-        return jsonify(
-            assignment_url=tr.assignment_url(),
-            events_url=tr.events_url(),
-            events=dict(tally),
-        )
-
+    tr = TaskRouter(app)
+    desk = Desk(app, tr, DashboardState())
+    app.extensions[EXTENSION_KEY] = desk
+    app.register_blueprint(blueprint)
+    app.register_error_handler(HTTPException, api_error)
+    if app.config["SUPPORT_DESK_PROVISION"]:
+        desk.provision(app)
     return app

@@ -1,78 +1,145 @@
-"""Run the support desk on 127.0.0.1 and play signed TaskRouter callbacks against it.
+"""``python -m example_app``: the support desk with its dashboard, on one machine.
 
-Until the local TaskRouter sandbox exists, the traffic is a replay of realistic
-signed callbacks (the same ones the sandbox will send), over real HTTP.
+Starts the local TaskRouter sandbox, serves the desk on http://127.0.0.1:5000,
+provisions the workspace and routes simulated traffic until Ctrl-C (or for
+``--duration`` seconds), then prints a summary checked against TaskRouter's
+statistics. With ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and
+``--public-url`` it runs against real TaskRouter instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import threading
-from typing import Any
+from collections.abc import Callable, Sequence
 
-import requests
-from werkzeug.serving import make_server
-
-from taskrouter_flask.testing import assignment_payload, event_payload, signed_form
-
-from . import GOLD_QUEUE, create_app
+from .provisioning import MAX_AGENTS
+from .runner import Options, SupportDesk
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--serve", action="store_true", help="keep serving after the replay")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _positive(kind: type[float] | type[int]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _agents(text: str) -> int:
+    value = int(text)
+    if not 3 <= value <= MAX_AGENTS:
+        raise argparse.ArgumentTypeError(f"expected 3 to {MAX_AGENTS} agents, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m example_app",
+        description="A support desk on TaskRouter with a live dashboard. By default everything"
+        " runs on this machine: a local TaskRouter sandbox, this app on 127.0.0.1, and"
+        " simulated customers and agents.",
+    )
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="address to serve on (default: %(default)s)")
+    add("--port", type=int, default=5000, help="port; 0 picks a free one (default: %(default)s)")
+    add("--rate", type=_positive(float), default=1.0, help="new tasks per second (default: 1)")
+    add("--agents", type=_agents, default=12, help=f"agents, 3 to {MAX_AGENTS} (default: 12)")
+    add("--seed", type=int, help="make the traffic and the agents' choices repeat")
+    add(
+        "--duration",
+        type=_positive(float),
+        metavar="SECONDS",
+        help="stop after this long and print a summary (default: run until Ctrl-C)",
+    )
+    add(
+        "--handle-time",
+        type=_positive(float),
+        default=8.0,
+        metavar="SECONDS",
+        help="mean time an agent works on a task (default: 8)",
+    )
+    add("--daily-limit", type=_positive(int), default=25, help="tasks per agent per day (25)")
+    add("--no-traffic", action="store_true", help="no simulated customers or agents")
+    add("--paused", action="store_true", help="start with new tasks paused")
+    add(
+        "--public-url",
+        metavar="URL",
+        help="the public URL of this app (a tunnel to it), to run against real TaskRouter"
+        " with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
+    )
+    add("--audit-log", metavar="FILE", help="append the audit log (JSON lines) to FILE")
+    add("--verbose", action="store_true", help="log what the app and the simulation do")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    app = create_app()
-    token = app.config["TASKROUTER_AUTH_TOKEN"]
-    server = make_server("127.0.0.1", args.port, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    print(f"support desk on {base}/  (callbacks under {base}/taskrouter/)")
+    if args.audit_log:
+        audit = logging.getLogger("example_app.audit")
+        handler = logging.FileHandler(args.audit_log)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        audit.addHandler(handler)
+        audit.setLevel(logging.INFO)
+        audit.propagate = args.verbose
+    options = Options(
+        host=args.host,
+        port=args.port,
+        rate=args.rate,
+        agents=args.agents,
+        seed=args.seed,
+        handle_time=args.handle_time,
+        daily_limit=args.daily_limit,
+        traffic=not args.no_traffic,
+        paused=args.paused,
+        public_url=args.public_url,
+    )
     try:
-        replay(base, token)
-        if args.serve:
-            thread.join()
-    except KeyboardInterrupt:
-        pass
+        desk = SupportDesk(options).start()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"error: cannot serve on {args.host}:{args.port} ({exc.strerror or exc});"
+            " try another --port",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        where = (
+            f"TaskRouter sandbox on {desk.sandbox.base_url}" if desk.sandbox else "real TaskRouter"
+        )
+        print(f"Support desk on {desk.url}  ({where})", flush=True)
+        traffic = (
+            f"{args.rate:g} tasks/s, {args.agents} agents"
+            + (f", seed {args.seed}" if args.seed is not None else "")
+            + (" (paused)" if args.paused else "")
+            if options.traffic
+            else "no simulated traffic"
+        )
+        until = f"for {args.duration:g} s" if args.duration else "until Ctrl-C"
+        print(f"  {traffic}; running {until}", flush=True)
+        try:
+            threading.Event().wait(args.duration)
+        except KeyboardInterrupt:
+            print("stopping", flush=True)
+        summary = desk.finish()
+        for line in summary.lines():
+            print(line, flush=True)
+        return 0 if summary.agrees else 1
     finally:
-        server.shutdown()
-
-
-def replay(base: str, token: str) -> None:
-    """Post a few signed callbacks and print what the application answered."""
-    cases: list[tuple[str, dict[str, Any]]] = [
-        ("gold ticket, billing agent", {"skills": ["billing"], "handled_today": 3}),
-        ("gold ticket, agent over the daily limit", {"skills": ["billing"], "handled_today": 45}),
-        ("gold ticket, agent without billing", {"skills": ["sales"]}),
-    ]
-    with requests.Session() as session:
-        for label, worker in cases:
-            url = f"{base}/taskrouter/assignment"
-            params = assignment_payload(
-                task_queue_sid=GOLD_QUEUE,
-                task_attributes={"type": "ticket", "customer_value": "Gold"},
-                worker_attributes=worker,
-            )
-            body, headers = signed_form(url, params, token)
-            answer = session.post(url, data=body, headers=headers, timeout=5)
-            print(f"{label:42} -> {answer.status_code} {answer.text}")
-        for event_type in ("task.created", "reservation.created", "reservation.accepted"):
-            url = f"{base}/taskrouter/events"
-            body, headers = signed_form(url, event_payload(event_type), token)
-            answer = session.post(url, data=body, headers=headers, timeout=5)
-            print(f"{event_type:42} -> {answer.status_code}")
-        url = f"{base}/taskrouter/assignment"
-        forged, headers = signed_form(url, assignment_payload(), "a guessed token")
-        answer = session.post(url, data=forged, headers=headers, timeout=5)
-        print(f"{'forged signature':42} -> {answer.status_code} {answer.text}")
-        print("status:", session.get(f"{base}/", timeout=5).json())
+        desk.stop()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
