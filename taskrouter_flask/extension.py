@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 from .cli import taskrouter_cli
 from .client import TaskRouterClient
 from .client.http import DEFAULT_BASE_URL
+from .dedup import DEFAULT_TTL, DedupStore, DedupUnavailable, event_key, store_from_setting
 from .dispatch import (
     ENDPOINTS,
     UNMATCHED_POLICIES,
@@ -64,6 +66,10 @@ DEFAULT_CONFIG: Mapping[str, Any] = {
     "TASKROUTER_MAX_BODY": 64 * 1024,
     "TASKROUTER_BASE_URL": DEFAULT_BASE_URL,
     "TASKROUTER_UNMATCHED_ASSIGNMENT": "pending",
+    "TASKROUTER_DEDUP": "memory",
+    "TASKROUTER_DEDUP_TTL": DEFAULT_TTL,
+    "TASKROUTER_DEDUP_PREFIX": "taskrouter:",
+    "TASKROUTER_DEDUP_FAIL_OPEN": True,
 }
 
 _EXTENSION_KEY = "taskrouter"
@@ -88,6 +94,7 @@ class TaskRouterSettings:
     public_base_url: str | None
     max_body: int
     unmatched: UnmatchedPolicy
+    dedup_fail_open: bool = True
 
     @classmethod
     def from_config(
@@ -153,6 +160,7 @@ class TaskRouterSettings:
             public_base_url=public.rstrip("/") if public else None,
             max_body=max_body,
             unmatched=unmatched,
+            dedup_fail_open=bool(config.get("TASKROUTER_DEDUP_FAIL_OPEN", True)),
         )
 
 
@@ -163,6 +171,7 @@ class _AppState:
     extension: TaskRouter
     settings: TaskRouterSettings
     config: Mapping[str, Any]
+    dedup: DedupStore | None = None
     client: TaskRouterClient | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -232,8 +241,13 @@ class TaskRouter:
         app.register_blueprint(blueprint)
         if taskrouter_cli.name not in app.cli.commands:
             app.cli.add_command(taskrouter_cli)
+        dedup = store_from_setting(
+            app.config["TASKROUTER_DEDUP"],
+            ttl=app.config["TASKROUTER_DEDUP_TTL"],
+            prefix=app.config["TASKROUTER_DEDUP_PREFIX"],
+        )
         app.extensions[_EXTENSION_KEY] = _AppState(
-            extension=self, settings=settings, config=app.config
+            extension=self, settings=settings, config=app.config, dedup=dedup
         )
         if not settings.validate_signatures:
             log.warning(VALIDATION_OFF_WARNING, settings.url_prefix or "/")
@@ -402,11 +416,74 @@ def _process(endpoint: Endpoint, state: _AppState) -> Reply:
     try:
         if endpoint == "assignment":
             assignment = load_assignment(fields)
-            return dispatcher.dispatch_assignment(assignment, unmatched=settings.unmatched)
+            return _once(
+                state,
+                f"assignment:{assignment.reservation_sid}",
+                lambda: dispatcher.dispatch_assignment(assignment, unmatched=settings.unmatched),
+                replay=True,
+            )
         event = load_event(fields)
-        return dispatcher.dispatch_event(event)
+        return _once(state, event_key(fields), lambda: dispatcher.dispatch_event(event))
     except PayloadError as exc:
         return _refuse(400, "invalid_payload", exc.message, exc.field)
+
+
+def _once(
+    state: _AppState, key: str, dispatch: Callable[[], Reply], *, replay: bool = False
+) -> Reply:
+    """Dispatch a callback once per key; with ``replay``, repeat the first answer to a repeat.
+
+    A failed dispatch (5xx) releases its claim, so a redelivery is dispatched again. If
+    the store is unreachable, the configured policy applies: dispatch anyway (open,
+    the default: a duplicate is better than a lost callback) or answer 503 (closed).
+    """
+    store = state.dedup
+    if store is None:
+        return dispatch()
+    try:
+        if replay:
+            remembered = store.recall(key + ":answer")
+            if remembered is not None:
+                return _replayed(remembered)
+        if not store.claim(key):
+            log.info("callback %s was delivered again; not dispatched twice", key)
+            if replay:
+                return _wait_for_answer(store, key)
+            return Reply(204)
+    except DedupUnavailable as exc:
+        if not state.settings.dedup_fail_open:
+            log.error("refused callback %s: %s (TASKROUTER_DEDUP_FAIL_OPEN is off)", key, exc)
+            return _refuse(503, "dedup_unavailable", "duplicate detection is unavailable; retry")
+        log.error("dispatching callback %s without duplicate detection: %s", key, exc)
+        return dispatch()
+    reply = dispatch()
+    try:
+        if reply.status >= 500:
+            store.release(key)
+        elif replay:
+            store.remember(key + ":answer", _serialize(reply))
+    except DedupUnavailable as exc:
+        log.error("could not record the outcome of callback %s: %s", key, exc)
+    return reply
+
+
+def _serialize(reply: Reply) -> bytes:
+    return b"" if reply.body is None else json.dumps(reply.body, separators=(",", ":")).encode()
+
+
+def _replayed(remembered: bytes) -> Reply:
+    return Reply(200, json.loads(remembered) if remembered else None)
+
+
+def _wait_for_answer(store: DedupStore, key: str, *, timeout: float = 3.0) -> Reply:
+    """A repeat arrived while the first delivery is still being answered: give its answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        remembered = store.recall(key + ":answer")
+        if remembered is not None:
+            return _replayed(remembered)
+        time.sleep(0.02)
+    return Reply(200)
 
 
 def _read_body(environ: Mapping[str, Any], limit: int) -> bytes | Reply:
