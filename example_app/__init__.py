@@ -77,7 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
 
     tr = TaskRouter(app)
-    desk = Desk(app, tr, DashboardState())
+    desk = Desk(tr=tr, state=DashboardState())
     app.extensions[EXTENSION_KEY] = desk
     app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, api_error)

@@ -129,16 +129,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         until = f"for {args.duration:g} s" if args.duration else "until Ctrl-C"
         print(f"  {traffic}; running {until}", flush=True)
+        if desk.token:
+            print(f"  callbacks are signed with the auth token {desk.token}", flush=True)
         try:
             threading.Event().wait(args.duration)
         except KeyboardInterrupt:
-            print("stopping", flush=True)
-        summary = desk.finish()
+            print("stopping (Ctrl-C again to skip the summary)", flush=True)
+        try:
+            summary = desk.finish()
+        except KeyboardInterrupt:
+            print("stopped without a summary", file=sys.stderr, flush=True)
+            return 130
         for line in summary.lines():
             print(line, flush=True)
         return 0 if summary.agrees else 1
     finally:
-        desk.stop()
+        try:
+            desk.stop()
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C: the daemon threads end with the process
 
 
 if __name__ == "__main__":

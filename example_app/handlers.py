@@ -1,0 +1,167 @@
+"""The desk's TaskRouter handlers: what to do with each reservation, and what to make of events.
+
+Assignment handlers are per queue and share one business rule: an agent who
+has handled their daily limit of tasks is not given another; the reservation
+is rejected and the agent moved to *Offline* (so TaskRouter does not offer
+the task straight back to them). Otherwise a ticket is accepted, a call is
+dequeued to the agent's phone, and a chat is left pending (an empty answer)
+so it rings on the agent's desktop until they accept it through the REST API
+(or the reservation times out). Wrap-up and the return to *Available* are the
+agent's desktop's business (here, the simulated agents'), so a supervisor who
+moves an agent keeps them where they were put.
+
+Event handlers keep the dashboard's state, pass events on to listeners (the
+simulated agents), and write an audit log: one line per task, reservation and
+activity change, on the ``example_app.audit`` logger.
+
+Handlers are plain methods of :class:`Handlers`, registered imperatively once
+provisioning has told the queue SIDs, and unit-testable with
+:func:`taskrouter_flask.testing.make_assignment` / ``make_event``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from taskrouter_flask import Assignment, Event, Instruction, accept, dequeue, reject
+
+from .dashboard import DashboardState, task_label
+from .provisioning import GOLD, OFFLINE, SPANISH, Provisioned
+
+if TYPE_CHECKING:
+    from taskrouter_flask.extension import TaskRouter
+
+__all__ = ["DESK_NUMBER", "Handlers", "Rules", "register_assignment_handlers", "register_events"]
+
+log = logging.getLogger(__name__)
+audit_log = logging.getLogger("example_app.audit")
+
+#: The desk's caller ID when a call is dequeued to an agent (Twilio's magic test number).
+DESK_NUMBER = "+15005550006"
+
+_AUDITED = ("task.*", "reservation.*", "worker.activity.update")
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The business rules' parameters.
+
+    :param daily_limit: tasks an agent handles in a day before being sent home.
+    :param offline_sid: where a rejected agent goes (an unavailable activity).
+    :param desk_number: the caller ID an agent sees when a call is dequeued to them.
+    """
+
+    daily_limit: int
+    offline_sid: str
+    desk_number: str = DESK_NUMBER
+
+    @classmethod
+    def for_desk(cls, provisioned: Provisioned, *, daily_limit: int) -> Rules:
+        """The rules with the activity SIDs provisioning found."""
+        return cls(daily_limit=daily_limit, offline_sid=provisioned.activities[OFFLINE])
+
+
+@dataclass(slots=True)
+class Handlers:
+    """Every handler of the desk, with what they need.
+
+    :param state: the dashboard's state, fed by :meth:`update_dashboard`.
+    :param rules: set once provisioning is done; assignment handlers need it.
+    :param listeners: called with each new event after the state took it.
+    """
+
+    state: DashboardState
+    rules: Rules | None = None
+    listeners: list[Callable[[Event], None]] = field(default_factory=list)
+    #: The desk's workspace, once provisioned: events of any other are not the desk's.
+    workspace_sid: str | None = None
+
+    # -- assignment handlers -----------------------------------------------------------------
+
+    def gold_ticket(self, assignment: Assignment) -> Instruction | None:
+        """A Gold ticket in the gold queue: accepted, unless the agent is at their limit."""
+        return self._over_limit(assignment) or accept()
+
+    def spanish(self, assignment: Assignment) -> Instruction | None:
+        """A task for a Spanish speaker: the limit, then by kind of task."""
+        return self._over_limit(assignment) or self._by_kind(assignment)
+
+    def everyone(self, assignment: Assignment) -> Instruction | None:
+        """Any other reservation (the fallback): the limit, then by kind of task."""
+        return self._over_limit(assignment) or self._by_kind(assignment)
+
+    def _over_limit(self, assignment: Assignment) -> Instruction | None:
+        rules = self._rules()
+        handled = assignment.worker.attributes.get("handled_today", 0)
+        if isinstance(handled, int) and handled >= rules.daily_limit:
+            log.info(
+                "rejecting %s for %s: %s tasks handled today (limit %s); moving them to Offline",
+                task_label(assignment.task.attributes),
+                assignment.worker.sid,
+                handled,
+                rules.daily_limit,
+            )
+            return reject(activity_sid=rules.offline_sid)
+        return None
+
+    def _by_kind(self, assignment: Assignment) -> Instruction | None:
+        rules = self._rules()
+        attributes = assignment.task.attributes
+        if attributes.get("type") == "call" and attributes.get("call_sid"):
+            # Bridge the caller waiting in <Enqueue> to the agent's phone (their contact_uri).
+            return dequeue(from_=rules.desk_number)
+        if attributes.get("type") == "chat":
+            return None  # pending: it rings on the agent's desktop, who accepts by REST
+        return accept()
+
+    def _rules(self) -> Rules:
+        if self.rules is None:
+            raise RuntimeError("the desk is not provisioned: no rules yet")
+        return self.rules
+
+    # -- event handlers ----------------------------------------------------------------------
+
+    def update_dashboard(self, event: Event) -> None:
+        """Every event: into the dashboard's state, then to the listeners (once per event SID)."""
+        if self.workspace_sid is not None and event.workspace_sid != self.workspace_sid:
+            log.info("%s event of workspace %s is not the desk's", event.type, event.workspace_sid)
+            return
+        if not self.state.apply(event):
+            log.debug("event %s seen before; ignored", event.sid)
+            return
+        for listener in list(self.listeners):
+            listener(event)
+
+    def audit(self, event: Event) -> None:
+        """Tasks, reservations and activity changes: one JSON line each on the audit logger."""
+        record = {
+            "at": event.timestamp.isoformat(),
+            "event": event.type,
+            "sid": event.sid,
+            "task": event.task.sid if event.task else None,
+            "task_status": event.task.assignment_status if event.task else None,
+            "queue": event.task_queue_name,
+            "reservation": event.reservation_sid,
+            "worker": event.worker.friendly_name if event.worker else None,
+            "activity": event.worker.activity_name if event.worker else None,
+        }
+        audit_log.info(json.dumps({k: v for k, v in record.items() if v is not None}))
+
+
+def register_events(tr: TaskRouter, handlers: Handlers) -> None:
+    """Register the event handlers (before provisioning, so no event is missed)."""
+    tr.event("*")(handlers.update_dashboard)
+    tr.event(*_AUDITED)(handlers.audit)
+
+
+def register_assignment_handlers(
+    tr: TaskRouter, handlers: Handlers, provisioned: Provisioned
+) -> None:
+    """Register the assignment handlers, one per queue, then the fallback."""
+    tr.assignment(queue=provisioned.queues[GOLD], when="type == 'ticket'")(handlers.gold_ticket)
+    tr.assignment(queue=provisioned.queues[SPANISH])(handlers.spanish)
+    tr.assignment()(handlers.everyone)

@@ -1,0 +1,1 @@
+"""Production-like tests: the app under gunicorn, real Redis, hostile HTTP."""
