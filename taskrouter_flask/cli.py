@@ -172,12 +172,8 @@ def trigger(
             f"{event_type!r} is not a TaskRouter event type (or 'assignment'){hint}",
             param_hint="EVENT_TYPE",
         )
-    try:
-        from .testing import assignment_payload, event_payload, signed_form
-    except ImportError as exc:  # taskrouter_flask.testing needs pytest
-        raise click.ClickException(
-            f"flask taskrouter trigger needs taskrouter_flask.testing, which did not import: {exc}"
-        ) from exc
+    from .testing import assignment_payload, event_payload, signed_form
+
     token = _auth_token(auth_token)
     task = _json_object(task_attributes, "--task-attributes")
     worker = _json_object(worker_attributes, "--worker-attributes")

@@ -178,7 +178,7 @@ class Dispatcher:
                     pattern,
                     _name(handler),
                 )
-        regex = re.compile("|".join(re.escape(p).replace(r"\*", ".*") for p in patterns))
+        regex = re.compile("|".join(re.escape(p).replace(r"\*", ".*") for p in patterns), re.DOTALL)
         self.event_routes.append(EventRoute(handler=handler, patterns=patterns, _regex=regex))
         return handler
 

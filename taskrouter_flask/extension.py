@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote_to_bytes
 
-from flask import Blueprint, Flask, Response, current_app, request, url_for
+from flask import Flask, Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Rule
 
 from .cli import taskrouter_cli
 from .client import TaskRouterClient
@@ -231,14 +232,14 @@ class TaskRouter:
         for key, value in DEFAULT_CONFIG.items():
             app.config.setdefault(key, value)
         settings = TaskRouterSettings.from_config(app.config, url_prefix=self._url_prefix)
-        blueprint = Blueprint("taskrouter", __name__, url_prefix=settings.url_prefix or None)
-        methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
         for name in ENDPOINTS:
-            view = _assignment_view if name == "assignment" else _events_view
-            blueprint.add_url_rule(
-                f"/{name}", name, view, methods=methods, provide_automatic_options=False
+            # A rule for every method (methods=None), so the view itself answers any
+            # method but POST with a JSON 405, not the application's 405 page.
+            endpoint = f"taskrouter.{name}"
+            app.url_map.add(Rule(f"{settings.url_prefix}/{name}", endpoint=endpoint, methods=None))
+            app.view_functions[endpoint] = (
+                _assignment_view if name == "assignment" else _events_view
             )
-        app.register_blueprint(blueprint)
         if taskrouter_cli.name not in app.cli.commands:
             app.cli.add_command(taskrouter_cli)
         dedup = store_from_setting(

@@ -114,10 +114,14 @@ def parse_json_body(body: bytes) -> dict[str, Any]:
         raise PayloadError(f"body: {exc}") from exc
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _decode_json_object(text: str | bytes) -> dict[str, Any]:
     """Decode JSON that must be an object; any failure is a ValueError saying what was found."""
     try:
-        decoded = json.loads(text)
+        decoded = json.loads(text, parse_constant=_not_json)
     except RecursionError as exc:
         raise ValueError("expected a JSON object, got JSON nested too deeply") from exc
     except ValueError as exc:
@@ -173,7 +177,7 @@ class _Timestamp(fields.Field[datetime]):
             raise ValidationError("expected epoch seconds or an ISO 8601 date-time")
         try:
             number = float(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             number = None
         try:
             if number is not None:
@@ -294,7 +298,10 @@ class EventSchema(_PayloadSchema):
     type = _text(
         "EventType",
         required=True,
-        validator=validate.Length(min=1, max=100, error="expected an event type"),
+        validator=validate.Regexp(
+            re.compile(r"^[A-Za-z0-9_.-]{1,100}$"),
+            error="expected an event type such as 'task.created'",
+        ),
     )
     timestamp = _Timestamp(required=True, data_key="Timestamp")
     account_sid = _sid("AC", required=True, data_key="AccountSid")

@@ -4,21 +4,21 @@ A handler test should be three lines, so this module builds what Twilio
 would send: wire payloads for an assignment and for every event type (with
 SIDs of the right shape), the same payloads already parsed into models, and
 requests signed exactly as Twilio signs them, for Flask's test client or for
-real HTTP. It is also a pytest plugin (registered through the ``pytest11``
-entry point) that provides the ``taskrouter_client`` fixture, built on the
-application's own ``app`` fixture.
+real HTTP. Its fixtures (``taskrouter_client``, ``sandbox``) live in
+:mod:`taskrouter_flask.pytest_plugin`, registered through the ``pytest11``
+entry point, so that this module needs no pytest and the command-line tools
+can use it in production installs.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -34,10 +34,8 @@ __all__ = [
     "make_assignment",
     "make_event",
     "make_sid",
-    "sandbox",
     "signed_form",
     "signed_json",
-    "taskrouter_client",
 ]
 
 _FORM = "application/x-www-form-urlencoded"
@@ -280,28 +278,6 @@ class TaskRouterTestClient:
 
     def _signing_url(self, path: str) -> str:
         return (self._public or self.base_url) + path
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
-    """A local TaskRouter on a free port of 127.0.0.1, with a manual clock.
-
-    ``sandbox.client(workspace_sid)`` is a REST client for it,
-    ``sandbox.advance(seconds)`` moves its clock (running timeouts), and
-    ``sandbox.drain()`` waits for its callbacks to be delivered.
-    """
-    from .sandbox.clock import ManualClock
-    from .sandbox.server import Sandbox
-
-    with Sandbox(clock=ManualClock(), seed=0) as running:
-        yield running
-
-
-@pytest.fixture
-def taskrouter_client(request: pytest.FixtureRequest) -> Iterator[TaskRouterTestClient]:
-    """A :class:`TaskRouterTestClient` for the ``app`` fixture your tests define."""
-    app = request.getfixturevalue("app")
-    yield TaskRouterTestClient(app)
 
 
 _NO_TASK = frozenset(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,12 +115,13 @@ class Filter:
     """Tasks matching ``expression`` are routed through ``targets``, in order.
 
     :param expression: over the task's attributes (bare names).
-    :param targets: the routing steps; a step without a timeout is the last one reached.
+    :param targets: the routing steps (stored as a tuple); a step without a timeout is the
+        last one reached.
     :param friendly_name: ``filter_friendly_name`` in the document.
     """
 
     expression: str
-    targets: tuple[Target, ...] = ()
+    targets: Sequence[Target] = ()
     friendly_name: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -172,11 +173,12 @@ class Filter:
 class WorkflowConfiguration:
     """A workflow's routing configuration (the ``task_routing`` document).
 
-    :param filters: tried in order; the first whose expression matches routes the task.
+    :param filters: tried in order (stored as a tuple); the first whose expression matches
+        routes the task.
     :param default_filter: the target for tasks that match no filter.
     """
 
-    filters: tuple[Filter, ...] = ()
+    filters: Sequence[Filter] = ()
     default_filter: Target | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     routing_extra: Mapping[str, Any] = field(default_factory=dict)
