@@ -527,8 +527,7 @@ def _too_large(limit: int) -> Reply:
 
 
 def _respond(reply: Reply) -> Response:
-    body = b"" if reply.body is None else json.dumps(reply.body, separators=(",", ":")).encode()
-    response = current_app.response_class(body, reply.status, mimetype=_JSON)
+    response = current_app.response_class(_serialize(reply), reply.status, mimetype=_JSON)
     if reply.status == 405:
         response.headers["Allow"] = "POST"
     return response
