@@ -29,40 +29,34 @@ import cProfile
 import gc
 import hashlib
 import http.client
-import importlib.metadata
 import importlib.util
 import io
 import json
-import math
 import os
-import platform
 import pstats
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from wsgiref.types import WSGIApplication
 
 from flask import Flask, Response, request
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.test import EnvironBuilder
 
-from taskrouter_flask import Assignment, Instruction, TaskRouter, accept, reject
 from taskrouter_flask.schemas import load_assignment, parse_form
 from taskrouter_flask.signature import compute_signature, validate_signature
 from taskrouter_flask.testing import assignment_payload, signed_form
 
-__all__ = ["build_bare_app", "build_taskrouter_app", "main", "realistic_payload"]
+if not __package__:  # run as a file (python benchmarks/bench_callbacks.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-_T = TypeVar("_T")
+from benchmarks import _common as common
+
+__all__ = ["build_bare_app", "build_taskrouter_app", "main", "realistic_payload"]
 
 #: A made-up auth token of the real shape (32 hex digits).
 AUTH_TOKEN = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -73,15 +67,12 @@ LOCAL_URL = "http://localhost" + ASSIGNMENT_PATH
 PUBLIC_URL = "https://callbacks.example.com" + ASSIGNMENT_PATH
 WSGI_TARGET = 0.85
 SIGNATURE_TARGET = 5.0
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
-    """How much work one run does."""
+class Plan(common.Plan):
+    """How many requests (part 1, part 2) and signature checks (part 3) a round makes."""
 
-    name: str
-    rounds: int
     wsgi_requests: int
     http_requests: int
     http_cap: float
@@ -94,10 +85,6 @@ FULL = Plan(
 QUICK = Plan(
     "quick", rounds=5, wsgi_requests=1500, http_requests=600, http_cap=1.0, signature_calls=3000
 )
-
-
-class BenchmarkError(RuntimeError):
-    """A precondition failed: an app answered wrongly or a server did not start."""
 
 
 # -- payload and applications -----------------------------------------------------------
@@ -142,40 +129,16 @@ def realistic_payload() -> dict[str, str]:
     )
 
 
-def _is_support(assignment: Assignment) -> bool:
-    return assignment.task.attributes.get("type") == "support"
-
-
-def _taskrouter_app(auth_token: str) -> tuple[Flask, TaskRouter]:
-    app = Flask(__name__)
-    app.config["TASKROUTER_AUTH_TOKEN"] = auth_token
-    taskrouter = TaskRouter(app)
-
-    @taskrouter.assignment(when=_is_support)
-    def support(assignment: Assignment) -> Instruction:
-        return accept()
-
-    @taskrouter.assignment()
-    def fallback(assignment: Assignment) -> Instruction:
-        return reject()
-
-    return app, taskrouter
-
-
 def build_taskrouter_app(auth_token: str = AUTH_TOKEN) -> Flask:
     """The subject: a TaskRouter app with a ``when=`` handler and a fallback, signatures on."""
-    return _taskrouter_app(auth_token)[0]
+    # Duplicate detection off: every request repeats one signed body, and a repeat is
+    # answered from the replay cache without dispatch (load.py does the same).
+    return common.taskrouter_app(__name__, auth_token, TASKROUTER_DEDUP=None)[0]
 
 
 def build_bare_app() -> Flask:
     """The baseline: a plain Flask route answering the same instruction JSON."""
-    app = Flask(__name__)
-
-    @app.post(ASSIGNMENT_PATH)
-    def assignment() -> Response:
-        return Response('{"instruction":"accept"}', mimetype="application/json")
-
-    return app
+    return common.bare_app(__name__, ASSIGNMENT_PATH, '{"instruction":"accept"}')
 
 
 def build_handwritten_app(auth_token: str = AUTH_TOKEN) -> Flask | None:
@@ -203,43 +166,6 @@ def build_handwritten_app(auth_token: str = AUTH_TOKEN) -> Flask | None:
         return Response(json.dumps({"instruction": instruction}), mimetype="application/json")
 
     return app
-
-
-# -- statistics and printing ------------------------------------------------------------
-
-
-def _interleave(
-    rounds: int, baseline: Callable[[], _T], subject: Callable[[], _T]
-) -> tuple[list[_T], list[_T]]:
-    """Run baseline and subject once per round, flipping which goes first each round."""
-    base: list[_T] = []
-    subj: list[_T] = []
-    for index in range(rounds):
-        if index % 2 == 0:
-            base.append(baseline())
-            subj.append(subject())
-        else:
-            subj.append(subject())
-            base.append(baseline())
-    return base, subj
-
-
-def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    rank = math.ceil(fraction * len(sorted_values))
-    return sorted_values[min(len(sorted_values) - 1, max(0, rank - 1))]
-
-
-def _spread(values: Sequence[float]) -> str:
-    return f"rounds {min(values):.2f}-{max(values):.2f}"
-
-
-def _verdict(value: float, target: float) -> str:
-    return "met" if value >= target else "NOT met"
-
-
-def _row(label: str, value: str, note: str = "") -> None:
-    print(f"   {label:<38}{value:>12}  {note}".rstrip())
 
 
 # -- 1. in-process WSGI ----------------------------------------------------------------
@@ -294,7 +220,9 @@ def _call_once(app: WSGIApplication, template: Mapping[str, Any], body: bytes) -
 
 def _check_answer(name: str, status: int | str, content: bytes) -> None:
     if str(status).split()[0] != "200" or json.loads(content) != {"instruction": "accept"}:
-        raise BenchmarkError(f"{name} answered {status} {content[:200]!r}, expected an accept")
+        raise common.BenchmarkError(
+            f"{name} answered {status} {content[:200]!r}, expected an accept"
+        )
 
 
 def _wsgi_batch(app: WSGIApplication, template: Mapping[str, Any], body: bytes, n: int) -> float:
@@ -326,7 +254,7 @@ def run_wsgi(plan: Plan) -> None:
     n = plan.wsgi_requests
     _wsgi_batch(bare, template, body, n // 4)  # warm-up, not counted
     _wsgi_batch(ours, template, body, n // 4)
-    bare_s, ours_s = _interleave(
+    bare_s, ours_s = common.interleave(
         plan.rounds,
         lambda: _wsgi_batch(bare, template, body, n),
         lambda: _wsgi_batch(ours, template, body, n),
@@ -338,12 +266,12 @@ def run_wsgi(plan: Plan) -> None:
         f" ({len(body)} bytes)\n   {n} requests x {plan.rounds} rounds, fresh environ copy"
         " and wsgi.input per request"
     )
-    _row("bare Flask route (baseline)", f"{n / statistics.median(bare_s):,.0f} req/s")
-    _row("taskrouter_flask", f"{n / statistics.median(ours_s):,.0f} req/s")
-    _row(
+    common.row("bare Flask route (baseline)", f"{n / statistics.median(bare_s):,.0f} req/s")
+    common.row("taskrouter_flask", f"{n / statistics.median(ours_s):,.0f} req/s")
+    common.row(
         "ratio ours/bare",
         f"{ratio:.2f}",
-        f"target >= {WSGI_TARGET:.2f}: {_verdict(ratio, WSGI_TARGET)} ({_spread(ratios)})",
+        common.target_note(ratio, ">=", WSGI_TARGET, ".2f", rounds=ratios),
     )
     handwritten = build_handwritten_app()
     if handwritten is None:
@@ -351,18 +279,18 @@ def run_wsgi(plan: Plan) -> None:
         return
     _check_answer("hand-written", *_call_once(handwritten, template, body))
     _wsgi_batch(handwritten, template, body, n // 4)
-    hand_s, ours_s = _interleave(
+    hand_s, ours_s = common.interleave(
         plan.rounds,
         lambda: _wsgi_batch(handwritten, template, body, n),
         lambda: _wsgi_batch(ours, template, body, n),
     )
     hand_ratios = [h / o for h, o in zip(hand_s, ours_s, strict=True)]
-    _row("hand-written + RequestValidator", f"{n / statistics.median(hand_s):,.0f} req/s")
-    _row("taskrouter_flask (same rounds)", f"{n / statistics.median(ours_s):,.0f} req/s")
-    _row(
+    common.row("hand-written + RequestValidator", f"{n / statistics.median(hand_s):,.0f} req/s")
+    common.row("taskrouter_flask (same rounds)", f"{n / statistics.median(ours_s):,.0f} req/s")
+    common.row(
         "ratio ours/hand-written",
         f"{statistics.median(hand_ratios):.2f}",
-        f"({_spread(hand_ratios)})",
+        f"({common.spread(hand_ratios)})",
     )
 
 
@@ -381,11 +309,6 @@ class _HttpBatch:
         return self.requests / self.seconds
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-
 _GUNICORN_MODULE = '''\
 """Written by benchmarks/bench_callbacks.py: the two applications it serves."""
 import sys
@@ -396,107 +319,6 @@ from benchmarks.bench_callbacks import build_bare_app, build_taskrouter_app
 taskrouter_app = build_taskrouter_app({token!r})
 bare_app = build_bare_app()
 '''
-
-
-def _log_tail(path: Path, lines: int = 20) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
-
-
-def _wait_until_serving(
-    port: int, process: subprocess.Popen[bytes] | None, log: Path | None, timeout: float = 20.0
-) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process is not None and process.poll() is not None:
-            tail = _log_tail(log) if log else ""
-            raise BenchmarkError(f"the server exited with {process.returncode}:\n{tail}")
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
-        try:
-            connection.request("GET", "/")
-            connection.getresponse().read()
-            return
-        except (OSError, http.client.HTTPException) as exc:
-            if time.monotonic() > deadline:
-                tail = _log_tail(log) if log else ""
-                raise BenchmarkError(f"no server on 127.0.0.1:{port} ({exc}):\n{tail}") from exc
-            time.sleep(0.05)
-        finally:
-            connection.close()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@contextlib.contextmanager
-def _gunicorn(app_dir: Path, target: str) -> Iterator[int]:
-    """Serve ``module:app`` from ``app_dir`` with one sync worker; yield its port.
-
-    The listening socket is bound here (port 0) and handed to gunicorn by file
-    descriptor, so there is no window in which another process can take the port.
-    """
-    log = app_dir / f"{target.replace(':', '-')}.log"
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(128)
-        port: int = listener.getsockname()[1]
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            f"--bind=fd://{listener.fileno()}",
-            "--workers=1",
-            "--worker-class=sync",
-            "--graceful-timeout=3",
-            "--log-level=warning",
-            "--no-control-socket",
-            f"--chdir={app_dir}",
-            target,
-        ]
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                command,
-                cwd=app_dir,
-                pass_fds=(listener.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-    finally:
-        listener.close()
-    try:
-        _wait_until_serving(port, process, log)
-        yield port
-    finally:
-        _stop(process)
-
-
-@contextlib.contextmanager
-def _werkzeug(app: Flask) -> Iterator[int]:
-    """Serve ``app`` with werkzeug's single-threaded server in a thread; yield its port."""
-    server = make_server("127.0.0.1", 0, app, threaded=False, request_handler=_QuietHandler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        _wait_until_serving(server.server_port, None, None)
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def _post(
@@ -527,7 +349,7 @@ def _http_batch(
             done = time.perf_counter()
             latencies.append(done - sent)
             if response.status != 200:
-                raise BenchmarkError(f"127.0.0.1:{port} answered {response.status}")
+                raise common.BenchmarkError(f"127.0.0.1:{port} answered {response.status}")
             if done > deadline:
                 capped = len(latencies) < n
                 break
@@ -550,14 +372,27 @@ def run_http(plan: Plan, server: str) -> None:
     with contextlib.ExitStack() as stack:
         if kind == "gunicorn":
             app_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trbench-")))
-            module = _GUNICORN_MODULE.format(root=str(PROJECT_ROOT), token=AUTH_TOKEN)
+            module = _GUNICORN_MODULE.format(root=str(common.PROJECT_ROOT), token=AUTH_TOKEN)
             (app_dir / "trbench_apps.py").write_text(module)
-            ours_port = stack.enter_context(_gunicorn(app_dir, "trbench_apps:taskrouter_app"))
-            bare_port = stack.enter_context(_gunicorn(app_dir, "trbench_apps:bare_app"))
+            ours_port, bare_port = (
+                stack.enter_context(
+                    common.gunicorn(
+                        target,
+                        app_dir=app_dir,
+                        log_dir=app_dir,
+                        options=("--workers=1", "--worker-class=sync"),
+                    )
+                )
+                for target in ("trbench_apps:taskrouter_app", "trbench_apps:bare_app")
+            )
             served = "gunicorn, 1 sync worker per app (closes the connection after each response)"
         else:
-            ours_port = stack.enter_context(_werkzeug(build_taskrouter_app()))
-            bare_port = stack.enter_context(_werkzeug(build_bare_app()))
+            ours_port, bare_port = (
+                stack.enter_context(common.serve_in_thread(build(), threaded=False))
+                for build in (build_taskrouter_app, build_bare_app)
+            )
+            common.wait_until_serving(ours_port)
+            common.wait_until_serving(bare_port)
             served = "werkzeug make_server, in a thread of this process (shares its GIL)"
         payload = realistic_payload()
         body, headers = signed_form(
@@ -572,7 +407,7 @@ def run_http(plan: Plan, server: str) -> None:
         n, cap = plan.http_requests, plan.http_cap
         _http_batch(bare_port, body, headers, n // 4, cap)  # warm-up, not counted
         _http_batch(ours_port, body, headers, n // 4, cap)
-        bare, ours = _interleave(
+        bare, ours = common.interleave(
             plan.rounds,
             lambda: _http_batch(bare_port, body, headers, n, cap),
             lambda: _http_batch(ours_port, body, headers, n, cap),
@@ -588,13 +423,13 @@ def run_http(plan: Plan, server: str) -> None:
     for label, batches in (("bare Flask route (baseline)", bare), ("taskrouter_flask", ours)):
         latencies = sorted(lat for batch in batches for lat in batch.latencies)
         rate = statistics.median(batch.rate for batch in batches)
-        _row(
+        common.row(
             label,
             f"{rate:,.0f} req/s",
-            f"p50 {_percentile(latencies, 0.50) * 1e3:.2f} ms"
-            f"  p99 {_percentile(latencies, 0.99) * 1e3:.2f} ms",
+            f"p50 {common.percentile(latencies, 0.50) * 1e3:.2f} ms"
+            f"  p99 {common.percentile(latencies, 0.99) * 1e3:.2f} ms",
         )
-    _row("throughput ratio ours/bare", f"{ratio:.2f}", f"({_spread(ratios)})")
+    common.row("throughput ratio ours/bare", f"{ratio:.2f}", f"({common.spread(ratios)})")
 
 
 # -- 3. the signature check alone ------------------------------------------------------
@@ -622,11 +457,11 @@ def run_signature(plan: Plan) -> None:
     signature = compute_signature(PUBLIC_URL, params, AUTH_TOKEN)
     validator: Any = RequestValidator(AUTH_TOKEN)
     if validator.compute_signature(PUBLIC_URL, params) != signature:
-        raise BenchmarkError("twilio and taskrouter_flask compute different signatures")
+        raise common.BenchmarkError("twilio and taskrouter_flask compute different signatures")
     if not validate_signature(PUBLIC_URL, params, signature, AUTH_TOKEN):
-        raise BenchmarkError("validate_signature refused a good signature")
+        raise common.BenchmarkError("validate_signature refused a good signature")
     if validator.validate(PUBLIC_URL, params, signature) is not True:
-        raise BenchmarkError("RequestValidator.validate refused a good signature")
+        raise common.BenchmarkError("RequestValidator.validate refused a good signature")
 
     def ours() -> object:
         return validate_signature(PUBLIC_URL, params, signature, AUTH_TOKEN)
@@ -637,7 +472,7 @@ def run_signature(plan: Plan) -> None:
     n = plan.signature_calls
     _signature_batch(theirs, n // 4)  # warm-up, not counted
     _signature_batch(ours, n // 4)
-    theirs_s, ours_s = _interleave(
+    theirs_s, ours_s = common.interleave(
         plan.rounds, lambda: _signature_batch(theirs, n), lambda: _signature_batch(ours, n)
     )
     speedups = [t / o for t, o in zip(theirs_s, ours_s, strict=True)]
@@ -646,13 +481,16 @@ def run_signature(plan: Plan) -> None:
         f"3. Signature check alone: {len(params)}-field assignment payload, {PUBLIC_URL}\n"
         f"   {n} calls x {plan.rounds} rounds, both return True"
     )
-    _row("twilio RequestValidator (baseline)", f"{statistics.median(theirs_s) / n * 1e6:.1f} us")
-    _row("taskrouter_flask validate_signature", f"{statistics.median(ours_s) / n * 1e6:.1f} us")
-    _row(
+    common.row(
+        "twilio RequestValidator (baseline)", f"{statistics.median(theirs_s) / n * 1e6:.1f} us"
+    )
+    common.row(
+        "taskrouter_flask validate_signature", f"{statistics.median(ours_s) / n * 1e6:.1f} us"
+    )
+    common.row(
         "speed-up twilio/ours",
         f"{speedup:.1f}x",
-        f"target >= {SIGNATURE_TARGET:.0f}x: {_verdict(speedup, SIGNATURE_TARGET)}"
-        f" ({_spread(speedups)})",
+        common.target_note(speedup, ">=", SIGNATURE_TARGET, ".0f", "x", rounds=speedups),
     )
 
 
@@ -664,7 +502,7 @@ def run_profile(plan: Plan) -> None:
     payload = realistic_payload()
     body, headers = signed_form(LOCAL_URL, payload, AUTH_TOKEN)
     template = _wsgi_environ(body, headers)
-    app, taskrouter = _taskrouter_app(AUTH_TOKEN)
+    app, taskrouter = common.taskrouter_app(__name__, AUTH_TOKEN, TASKROUTER_DEDUP=None)
     _check_answer("taskrouter_flask", *_call_once(app, template, body))
     n = plan.wsgi_requests
     _wsgi_batch(app, template, body, n // 4)
@@ -695,95 +533,50 @@ def run_profile(plan: Plan) -> None:
     print("Stages timed without the profiler (median of rounds, per call):")
     for label, stage in stages:
         times = [_signature_batch(stage, n) / n for _ in range(plan.rounds)]
-        _row(label, f"{statistics.median(times) * 1e6:.1f} us")
+        common.row(label, f"{statistics.median(times) * 1e6:.1f} us")
 
 
 # -- main -------------------------------------------------------------------------------
 
 
-def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-
-
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.bench_callbacks",
-        description="Benchmark taskrouter_flask's assignment callback against baselines"
+    parser = common.argument_parser(
+        "bench_callbacks",
+        "Benchmark taskrouter_flask's assignment callback against baselines"
         " measured in the same run. Prints figures; asserts nothing about timings.",
+        quick="a ~10 s run with fewer requests",
+        rounds="rounds per comparison (default 11, quick 5)",
     )
-    parser.add_argument("--quick", action="store_true", help="a ~10 s run with fewer requests")
-    parser.add_argument("--rounds", type=int, help="rounds per comparison (default 11, quick 5)")
-    parser.add_argument(
-        "--only",
-        choices=("wsgi", "http", "signature"),
-        action="append",
-        help="run only this part (repeatable)",
-    )
+    common.add_only(parser, ("wsgi", "http", "signature"))
     parser.add_argument(
         "--server",
         choices=("auto", "gunicorn", "werkzeug"),
         default="auto",
         help="the server of part 2 (auto: gunicorn if importable)",
     )
-    parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="instead of benchmarking, cProfile the in-process assignment request",
-    )
-    args = parser.parse_args(argv)
-    if args.rounds is not None and args.rounds < 1:
-        parser.error("--rounds: expected at least 1")
-    return args
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    # Unwind through the ``finally`` blocks so that the servers of part 2 are stopped.
-    raise SystemExit(128 + signum)
+    common.add_profile(parser, "the in-process assignment request")
+    return common.parse_args(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks and print their figures; return the exit status."""
     args = _parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    plan = QUICK if args.quick else FULL
-    if args.rounds is not None:
-        plan = replace(plan, rounds=args.rounds)
-    print(
-        f"taskrouter_flask {_version('taskrouter-flask')} callback benchmarks ({plan.name} run,"
-        f" {plan.rounds} interleaved rounds; medians of rounds)"
+    common.stop_on_sigterm()  # so that the servers of part 2 are stopped
+    plan = common.choose_plan(args, QUICK, FULL)
+    common.print_header(
+        "callback benchmarks",
+        plan.name,
+        f"{plan.rounds} interleaved rounds",
+        ("Flask", "Werkzeug", "marshmallow", "gunicorn", "twilio"),
     )
-    print(
-        f"Python {platform.python_version()} on {platform.system()} {platform.machine()},"
-        f" {os.cpu_count()} CPUs; Flask {_version('flask')}, Werkzeug {_version('werkzeug')},"
-        f" marshmallow {_version('marshmallow')}, gunicorn {_version('gunicorn')},"
-        f" twilio {_version('twilio')}"
-    )
-    print()
-    began = time.perf_counter()
-    try:
-        if args.profile:
-            run_profile(plan)
-            return 0
-        parts = args.only or ["wsgi", "http", "signature"]
-        for part in ("wsgi", "http", "signature"):
-            if part not in parts:
-                continue
-            if part == "wsgi":
-                run_wsgi(plan)
-            elif part == "http":
-                run_http(plan, args.server)
-            else:
-                run_signature(plan)
-            print()
-    except BenchmarkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"Total time {time.perf_counter() - began:.1f} s.")
-    return 0
+    if args.profile:
+        return common.run_parts({"profile": lambda: run_profile(plan)}, timed=False)
+    parts: dict[str, Callable[[], None]] = {
+        "wsgi": lambda: run_wsgi(plan),
+        "http": lambda: run_http(plan, args.server),
+        "signature": lambda: run_signature(plan),
+    }
+    return common.run_parts(parts, args.only)
 
 
 if __name__ == "__main__":

@@ -30,9 +30,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import importlib.metadata
-import os
-import platform
 import pstats
 import statistics
 import sys
@@ -40,13 +37,18 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from taskrouter_flask.sandbox import Engine, ManualClock
 from taskrouter_flask.sandbox import snapshot as sandbox_snapshot
 from taskrouter_flask.sandbox.state import EventRecord, TaskStatus
 from taskrouter_flask.workflow import Filter, Target, WorkflowConfiguration
+
+if not __package__:  # run as a file (python benchmarks/bench_engine.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import _common as common
 
 __all__ = ["Size", "World", "build", "main", "route"]
 
@@ -71,20 +73,8 @@ SMALL = Size(tasks=10_000, workers=1_000)
 LARGE = Size(tasks=20_000, workers=2_000)
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """How much work one run does."""
-
-    name: str
-    rounds: int
-
-
-FULL = Plan("full", rounds=5)
-QUICK = Plan("quick", rounds=1)
-
-
-class BenchmarkError(RuntimeError):
-    """The engine did not route every task to completion."""
+FULL = common.Plan("full", rounds=5)
+QUICK = common.Plan("quick", rounds=1)
 
 
 @dataclass(slots=True)
@@ -211,10 +201,10 @@ def route(world: World, tasks: int) -> tuple[float, float]:
     drained = time.perf_counter()
     engine.listeners.remove(collect)
     if completed != tasks:
-        raise BenchmarkError(f"{completed} of {tasks} tasks were reserved and completed")
+        raise common.BenchmarkError(f"{completed} of {tasks} tasks were reserved and completed")
     open_tasks = sum(1 for t in engine.tasks.values() if t.status is not TaskStatus.COMPLETED)
     if open_tasks:
-        raise BenchmarkError(f"{open_tasks} tasks are not completed after the drain")
+        raise common.BenchmarkError(f"{open_tasks} tasks are not completed after the drain")
     return created - began, drained - created
 
 
@@ -234,26 +224,17 @@ def run_once(size: Size) -> tuple[RunResult, World]:
 # -- statistics and printing ------------------------------------------------------------
 
 
-def _row(label: str, value: str, note: str = "") -> None:
-    print(f"   {label:<38}{value:>12}  {note}".rstrip())
-
-
-def _spread(values: Sequence[float]) -> str:
-    return f"rounds {min(values):.2f}-{max(values):.2f}"
-
-
 def _median(results: Sequence[RunResult], attribute: str) -> float:
     return statistics.median(float(getattr(r, attribute)) for r in results)
 
 
-def run_routing(plan: Plan) -> None:
+def run_routing(plan: common.Plan) -> None:
     """Both sizes, alternating; print per-phase medians, the targets and the ratio."""
-    results: dict[Size, list[RunResult]] = {SMALL: [], LARGE: []}
-    for index in range(plan.rounds):
-        order = (SMALL, LARGE) if index % 2 == 0 else (LARGE, SMALL)
-        for size in order:
-            # Only one engine alive at a time: a kept one would slow the garbage collector.
-            results[size].append(run_once(size)[0])
+    # Only one engine alive at a time: a kept one would slow the garbage collector.
+    small, large = common.interleave(
+        plan.rounds, lambda: run_once(SMALL)[0], lambda: run_once(LARGE)[0]
+    )
+    results = {SMALL: small, LARGE: large}
     print(
         f"1. Routing to completion: {QUEUES} queues, one workflow filter per queue,"
         " all workers Available;\n   all tasks created first, then each reservation"
@@ -262,35 +243,35 @@ def run_routing(plan: Plan) -> None:
     for size in (SMALL, LARGE):
         runs = results[size]
         print(f"   {size.label}:")
-        _row("  setup (workspace, queues, workers)", f"{_median(runs, 'setup_s'):.2f} s")
-        _row("  create tasks (routing on arrival)", f"{_median(runs, 'create_s'):.2f} s")
-        _row("  accept + complete (re-routing)", f"{_median(runs, 'drain_s'):.2f} s")
+        common.row("  setup (workspace, queues, workers)", f"{_median(runs, 'setup_s'):.2f} s")
+        common.row("  create tasks (routing on arrival)", f"{_median(runs, 'create_s'):.2f} s")
+        common.row("  accept + complete (re-routing)", f"{_median(runs, 'drain_s'):.2f} s")
         route_s = _median(runs, "route_s")
-        note = f"({_spread([r.route_s for r in runs])})" if len(runs) > 1 else ""
+        route_times = [r.route_s for r in runs] if len(runs) > 1 else None
         if size is SMALL:
-            verdict = "met" if route_s < SMALL_TARGET_S else "NOT met"
-            note = f"target < {SMALL_TARGET_S:.0f} s: {verdict} {note}".rstrip()
-        _row("  routing total", f"{route_s:.2f} s", note)
-        _row("  of which garbage collector", f"{_median(runs, 'gc_s'):.2f} s")
-        _row("  routing CPU time (this process)", f"{_median(runs, 'cpu_s'):.2f} s")
-        _row("  per task", f"{route_s / size.tasks * 1e6:.0f} us")
-        _row("  events recorded", f"{runs[0].events:,}")
+            note = common.target_note(route_s, "<", SMALL_TARGET_S, ".0f", " s", rounds=route_times)
+        else:
+            note = f"({common.spread(route_times)})" if route_times else ""
+        common.row("  routing total", f"{route_s:.2f} s", note)
+        common.row("  of which garbage collector", f"{_median(runs, 'gc_s'):.2f} s")
+        common.row("  routing CPU time (this process)", f"{_median(runs, 'cpu_s'):.2f} s")
+        common.row("  per task", f"{route_s / size.tasks * 1e6:.0f} us")
+        common.row("  events recorded", f"{runs[0].events:,}")
     ratios = [
         large.route_s / small.route_s
         for small, large in zip(results[SMALL], results[LARGE], strict=True)
     ]
     ratio = statistics.median(ratios)
-    verdict = "met" if ratio <= RATIO_TARGET else "NOT met"
-    note = f"target <= {RATIO_TARGET}: {verdict}"
-    if len(ratios) > 1:
-        note += f" ({_spread(ratios)})"
-    _row("ratio 20k/10k routing time", f"{ratio:.2f}x", note)
+    note = common.target_note(ratio, "<=", RATIO_TARGET, rounds=ratios if len(ratios) > 1 else None)
+    common.row("ratio 20k/10k routing time", f"{ratio:.2f}x", note)
     engine_ratio = _median(results[LARGE], "engine_s") / _median(results[SMALL], "engine_s")
-    _row("ratio 20k/10k less GC time", f"{engine_ratio:.2f}x", "(diagnostic, not a target)")
+    common.row("ratio 20k/10k less GC time", f"{engine_ratio:.2f}x", "(diagnostic, not a target)")
     cpu_ratio = _median(results[LARGE], "cpu_s") / _median(results[SMALL], "cpu_s")
-    _row("ratio 20k/10k CPU time", f"{cpu_ratio:.2f}x", "(diagnostic: less noise from other load)")
+    common.row(
+        "ratio 20k/10k CPU time", f"{cpu_ratio:.2f}x", "(diagnostic: less noise from other load)"
+    )
     setup_ratio = _median(results[LARGE], "setup_s") / _median(results[SMALL], "setup_s")
-    _row("ratio 20k/10k setup time", f"{setup_ratio:.2f}x", "(not a target)")
+    common.row("ratio 20k/10k setup time", f"{setup_ratio:.2f}x", "(not a target)")
 
 
 def run_snapshot() -> None:
@@ -306,13 +287,13 @@ def run_snapshot() -> None:
         done = time.perf_counter()
         megabytes = path.stat().st_size / 1e6
     if len(loaded.events) != len(engine.events) or list(loaded.tasks) != list(engine.tasks):
-        raise BenchmarkError("the loaded snapshot does not hold the saved engine")
+        raise common.BenchmarkError("the loaded snapshot does not hold the saved engine")
     print(
         f"2. Snapshot of the finished {SMALL.label} engine"
         f" ({len(engine.events):,} events, {len(engine.reservations):,} reservations)"
     )
-    _row("save (SQLite, atomic)", f"{saved - began:.2f} s", f"{megabytes:.1f} MB")
-    _row("load", f"{done - saved:.2f} s")
+    common.row("save (SQLite, atomic)", f"{saved - began:.2f} s", f"{megabytes:.1f} MB")
+    common.row("load", f"{done - saved:.2f} s")
 
 
 # -- profile ----------------------------------------------------------------------------
@@ -333,65 +314,30 @@ def run_profile() -> None:
 # -- main -------------------------------------------------------------------------------
 
 
-def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-
-
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.bench_engine",
-        description="Benchmark the sandbox engine routing tasks to completion."
+    parser = common.argument_parser(
+        "bench_engine",
+        "Benchmark the sandbox engine routing tasks to completion."
         " Prints figures; asserts nothing about timings.",
+        quick="one round instead of five",
+        rounds="rounds per size (default 5, quick 1)",
     )
-    parser.add_argument("--quick", action="store_true", help="one round instead of five")
-    parser.add_argument("--rounds", type=int, help="rounds per size (default 5, quick 1)")
     parser.add_argument(
         "--no-snapshot", action="store_true", help="skip saving and loading the finished engine"
     )
-    parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="instead of benchmarking, cProfile one 10k routing run",
-    )
-    args = parser.parse_args(argv)
-    if args.rounds is not None and args.rounds < 1:
-        parser.error("--rounds: expected at least 1")
-    return args
+    common.add_profile(parser, "one 10k routing run")
+    return common.parse_args(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print its figures; return the exit status."""
     args = _parse_args(argv)
-    plan = QUICK if args.quick else FULL
-    if args.rounds is not None:
-        plan = replace(plan, rounds=args.rounds)
-    print(
-        f"taskrouter_flask {_version('taskrouter-flask')} sandbox engine benchmark"
-        f" ({plan.name} run, {plan.rounds} round(s) per size; medians of rounds)"
-    )
-    print(
-        f"Python {platform.python_version()} on {platform.system()} {platform.machine()},"
-        f" {os.cpu_count()} CPUs"
-    )
-    print()
-    began = time.perf_counter()
-    try:
-        if args.profile:
-            run_profile()
-            return 0
-        run_routing(plan)
-        print()
-        if not args.no_snapshot:
-            run_snapshot()
-            print()
-    except BenchmarkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"Total time {time.perf_counter() - began:.1f} s.")
-    return 0
+    plan = common.choose_plan(args, QUICK, FULL)
+    common.print_header("sandbox engine benchmark", plan.name, f"{plan.rounds} round(s) per size")
+    if args.profile:
+        return common.run_parts({"profile": run_profile}, timed=False)
+    parts = {"routing": lambda: run_routing(plan), "snapshot": run_snapshot}
+    return common.run_parts(parts, ["routing"] if args.no_snapshot else None)
 
 
 if __name__ == "__main__":

@@ -24,22 +24,23 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
-import importlib.metadata
-import os
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import repeat
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
 from taskrouter_flask.expressions import Expression, compile_expression
 
-__all__ = ["FILTER", "handwritten", "main"]
+if not __package__:  # run as a file (python benchmarks/bench_expressions.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-_T = TypeVar("_T")
+from benchmarks import _common as common
+
+__all__ = ["FILTER", "handwritten", "main"]
 
 #: The filter of Twilio's workflow example ("Gold Tickets"), with a priority clause.
 FILTER = "type == 'ticket' AND customer_value == 'Gold' AND priority > 5"
@@ -95,52 +96,15 @@ COMPILE_CASES: list[tuple[str, str]] = [
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
-    """How much work one run does."""
+class Plan(common.Plan):
+    """How many evaluations (part 1) and compilations (part 2) a round makes."""
 
-    name: str
-    rounds: int
     calls: int
     compiles: int
 
 
 FULL = Plan("full", rounds=11, calls=1_000_000, compiles=1_000)
 QUICK = Plan("quick", rounds=5, calls=200_000, compiles=300)
-
-
-class BenchmarkError(RuntimeError):
-    """A precondition failed: the two sides disagree on an answer."""
-
-
-# -- statistics and printing ------------------------------------------------------------
-
-
-def _interleave(
-    rounds: int, baseline: Callable[[], _T], subject: Callable[[], _T]
-) -> tuple[list[_T], list[_T]]:
-    """Run baseline and subject once per round, flipping which goes first each round."""
-    base: list[_T] = []
-    subj: list[_T] = []
-    for index in range(rounds):
-        if index % 2 == 0:
-            base.append(baseline())
-            subj.append(subject())
-        else:
-            subj.append(subject())
-            base.append(baseline())
-    return base, subj
-
-
-def _spread(values: Sequence[float]) -> str:
-    return f"rounds {min(values):.2f}-{max(values):.2f}"
-
-
-def _verdict(value: float, target: float) -> str:
-    return "met" if value <= target else "NOT met"
-
-
-def _row(label: str, value: str, note: str = "") -> None:
-    print(f"   {label:<38}{value:>12}  {note}".rstrip())
 
 
 # -- 1. evaluation ----------------------------------------------------------------------
@@ -169,7 +133,7 @@ def run_evaluation(plan: Plan) -> None:
     for label, attrs, expected in CASES:
         answers = (ours(attrs), theirs(attrs))
         if answers != (expected, expected):
-            raise BenchmarkError(f"{label}: answers {answers}, expected {expected}")
+            raise common.BenchmarkError(f"{label}: answers {answers}, expected {expected}")
     n = plan.calls
     print(
         f"1. Evaluation: compile_expression({FILTER!r}).evaluate(attrs)\n"
@@ -180,7 +144,7 @@ def run_evaluation(plan: Plan) -> None:
     for label, attrs, _expected in CASES:
         _call_batch(theirs, attrs, n // 4)  # warm-up, not counted
         _call_batch(ours, attrs, n // 4)
-        theirs_s, ours_s = _interleave(
+        theirs_s, ours_s = common.interleave(
             plan.rounds,
             functools.partial(_call_batch, theirs, attrs, n),
             functools.partial(_call_batch, ours, attrs, n),
@@ -189,14 +153,17 @@ def run_evaluation(plan: Plan) -> None:
         ratio = statistics.median(ratios)
         floor = [_call_batch(_nothing, attrs, n) for _ in range(plan.rounds)]
         print(f"   {label}:")
-        _row("  call + loop floor (returns False)", f"{statistics.median(floor) / n * 1e9:.0f} ns")
-        _row("  hand-written lambda (baseline)", f"{statistics.median(theirs_s) / n * 1e9:.0f} ns")
-        _row("  compiled expression", f"{statistics.median(ours_s) / n * 1e9:.0f} ns")
-        _row(
+        common.row(
+            "  call + loop floor (returns False)", f"{statistics.median(floor) / n * 1e9:.0f} ns"
+        )
+        common.row(
+            "  hand-written lambda (baseline)", f"{statistics.median(theirs_s) / n * 1e9:.0f} ns"
+        )
+        common.row("  compiled expression", f"{statistics.median(ours_s) / n * 1e9:.0f} ns")
+        common.row(
             "  ratio ours/lambda",
             f"{ratio:.2f}",
-            f"target <= {EVALUATION_TARGET:.1f}: {_verdict(ratio, EVALUATION_TARGET)}"
-            f" ({_spread(ratios)})",
+            common.target_note(ratio, "<=", EVALUATION_TARGET, ".1f", rounds=ratios),
         )
 
 
@@ -222,72 +189,38 @@ def run_compilation(plan: Plan) -> None:
     for label, text in COMPILE_CASES:
         uncached(text)  # warm-up, and a check that it parses
         times = [_compile_batch(uncached, text, n) / n for _ in range(plan.rounds)]
-        _row(f"{label} ({len(text)} chars)", f"{statistics.median(times) * 1e6:.1f} us")
+        common.row(f"{label} ({len(text)} chars)", f"{statistics.median(times) * 1e6:.1f} us")
     compile_expression(FILTER)
     hits = plan.compiles * 100
     times = [_compile_batch(compile_expression, FILTER, hits) / hits for _ in range(plan.rounds)]
-    _row("cache hit, compile_expression(FILTER)", f"{statistics.median(times) * 1e9:.0f} ns")
+    common.row("cache hit, compile_expression(FILTER)", f"{statistics.median(times) * 1e9:.0f} ns")
 
 
 # -- main -------------------------------------------------------------------------------
 
 
-def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-
-
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.bench_expressions",
-        description="Benchmark compiled TaskRouter expressions against a hand-written lambda,"
+    parser = common.argument_parser(
+        "bench_expressions",
+        "Benchmark compiled TaskRouter expressions against a hand-written lambda,"
         " and their compile time. Prints figures; asserts nothing about timings.",
+        quick="a ~2 s run with fewer calls",
+        rounds="rounds per comparison (default 11, quick 5)",
     )
-    parser.add_argument("--quick", action="store_true", help="a ~2 s run with fewer calls")
-    parser.add_argument("--rounds", type=int, help="rounds per comparison (default 11, quick 5)")
-    parser.add_argument(
-        "--only",
-        choices=("evaluate", "compile"),
-        action="append",
-        help="run only this part (repeatable)",
-    )
-    args = parser.parse_args(argv)
-    if args.rounds is not None and args.rounds < 1:
-        parser.error("--rounds: expected at least 1")
-    return args
+    common.add_only(parser, ("evaluate", "compile"))
+    return common.parse_args(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks and print their figures; return the exit status."""
     args = _parse_args(argv)
-    plan = QUICK if args.quick else FULL
-    if args.rounds is not None:
-        plan = replace(plan, rounds=args.rounds)
-    print(
-        f"taskrouter_flask {_version('taskrouter-flask')} expression benchmarks ({plan.name} run,"
-        f" {plan.rounds} rounds; medians of rounds)"
-    )
-    print(
-        f"Python {platform.python_version()} on {platform.system()} {platform.machine()},"
-        f" {os.cpu_count()} CPUs"
-    )
-    print()
-    began = time.perf_counter()
-    parts = args.only or ["evaluate", "compile"]
-    try:
-        if "evaluate" in parts:
-            run_evaluation(plan)
-            print()
-        if "compile" in parts:
-            run_compilation(plan)
-            print()
-    except BenchmarkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"Total time {time.perf_counter() - began:.1f} s.")
-    return 0
+    plan = common.choose_plan(args, QUICK, FULL)
+    common.print_header("expression benchmarks", plan.name, f"{plan.rounds} rounds")
+    parts: dict[str, Callable[[], None]] = {
+        "evaluate": lambda: run_evaluation(plan),
+        "compile": lambda: run_compilation(plan),
+    }
+    return common.run_parts(parts, args.only)
 
 
 if __name__ == "__main__":

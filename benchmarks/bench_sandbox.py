@@ -29,44 +29,42 @@ Run ``python -m benchmarks.bench_sandbox`` (about 30 s) or add ``--quick``
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
-import importlib.metadata
 import logging
-import math
-import os
-import platform
-import signal
 import statistics
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
 import requests
 from flask import Flask
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from taskrouter_flask import Assignment, Instruction, TaskRouter, accept
 from taskrouter_flask.client import TaskRouterClient
 from taskrouter_flask.sandbox.server import Sandbox
 
+if not __package__:  # run as a file (python benchmarks/bench_sandbox.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import _common as common
+
 __all__ = ["build_receiver", "main"]
 
-_T = TypeVar("_T")
+#: Print one figure; this benchmark's labels are wider than the others'.
+_row = functools.partial(common.row, widths=(40, 14))
 
 ASSIGNMENT_PATH = "/taskrouter/assignment"
 LIST_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
-    """How much work one run does."""
+class Plan(common.Plan):
+    """The routing rounds' tasks, workers and time limit; the listing's workers and rounds."""
 
-    name: str
-    rounds: int
     tasks: int
     workers: int
     routing_cap: float
@@ -82,56 +80,7 @@ QUICK = Plan(
 )
 
 
-class BenchmarkError(RuntimeError):
-    """A precondition failed: a server did not start, or a task was never assigned."""
-
-
-# -- statistics and printing ------------------------------------------------------------
-
-
-def _interleave(
-    rounds: int, baseline: Callable[[], _T], subject: Callable[[], _T]
-) -> tuple[list[_T], list[_T]]:
-    """Run baseline and subject once per round, flipping which goes first each round."""
-    base: list[_T] = []
-    subj: list[_T] = []
-    for index in range(rounds):
-        if index % 2 == 0:
-            base.append(baseline())
-            subj.append(subject())
-        else:
-            subj.append(subject())
-            base.append(baseline())
-    return base, subj
-
-
-def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    rank = math.ceil(fraction * len(sorted_values))
-    return sorted_values[min(len(sorted_values) - 1, max(0, rank - 1))]
-
-
-def _spread(values: Sequence[float], fmt: str = ".2f") -> str:
-    return f"rounds {min(values):{fmt}}-{max(values):{fmt}}"
-
-
-def _row(label: str, value: str, note: str = "") -> None:
-    print(f"   {label:<40}{value:>14}  {note}".rstrip())
-
-
-def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-
-
 # -- servers -----------------------------------------------------------------------------
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 def build_receiver(auth_token: str) -> Flask:
@@ -145,22 +94,6 @@ def build_receiver(auth_token: str) -> Flask:
         return accept()
 
     return app
-
-
-@contextmanager
-def _serve(app: Flask) -> Iterator[int]:
-    """Serve ``app`` on 127.0.0.1 with werkzeug's threaded server; yield its port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 # -- 1. routing throughput ---------------------------------------------------------------
@@ -217,7 +150,9 @@ def _routing_round(
     done = _assigned(client, sids)
     while done < n:
         if time.perf_counter() > deadline:
-            raise BenchmarkError(f"only {done} of {n} tasks were assigned within {cap:.0f} s")
+            raise common.BenchmarkError(
+                f"only {done} of {n} tasks were assigned within {cap:.0f} s"
+            )
         time.sleep(0.01)
         done = _assigned(client, sids)
     finished = time.perf_counter()
@@ -229,7 +164,10 @@ def _routing_round(
 
 def run_routing(plan: Plan) -> None:
     """Part 1: tasks created and routed per second, accepted by a real callback receiver."""
-    with Sandbox() as sandbox, _serve(build_receiver(sandbox.auth_token)) as port:
+    with (
+        Sandbox() as sandbox,
+        common.serve_in_thread(build_receiver(sandbox.auth_token), threaded=True) as port,
+    ):
         callback_url = f"http://127.0.0.1:{port}{ASSIGNMENT_PATH}"
         with sandbox.client(timeout=10) as root:
             workspace = root.workspaces.create(friendly_name="Routing benchmark")
@@ -262,12 +200,12 @@ def run_routing(plan: Plan) -> None:
     _row(
         "tasks created",
         f"{statistics.median(create_rates):,.0f} /s",
-        f"({_spread(create_rates, '.0f')})",
+        f"({common.spread(create_rates, '.0f')})",
     )
     _row(
         "tasks created and assigned",
         f"{statistics.median(routed_rates):,.0f} /s",
-        f"({_spread(routed_rates, '.0f')})",
+        f"({common.spread(routed_rates, '.0f')})",
     )
     lag = [r.total_seconds - r.create_seconds for r in rounds]
     _row("last create -> all assigned", f"{statistics.median(lag) * 1e3:,.0f} ms")
@@ -275,9 +213,9 @@ def run_routing(plan: Plan) -> None:
     if latencies:
         _row(
             "task.created -> reservation.accepted",
-            f"p50 {_percentile(latencies, 0.5) * 1e3:.1f} ms",
-            f"p90 {_percentile(latencies, 0.9) * 1e3:.1f} ms"
-            f"  p99 {_percentile(latencies, 0.99) * 1e3:.1f} ms  (n={len(latencies)})",
+            f"p50 {common.percentile(latencies, 0.5) * 1e3:.1f} ms",
+            f"p90 {common.percentile(latencies, 0.9) * 1e3:.1f} ms"
+            f"  p99 {common.percentile(latencies, 0.99) * 1e3:.1f} ms  (n={len(latencies)})",
         )
     if refused:
         _row("assignment callbacks not applied", f"{len(refused)}", refused[0].outcome)
@@ -327,7 +265,7 @@ def _timed(run: Callable[[], list[str]], expected: int) -> float:
     sids = run()
     seconds = time.perf_counter() - start
     if len(sids) != expected:
-        raise BenchmarkError(f"listed {len(sids)} workers, expected {expected}")
+        raise common.BenchmarkError(f"listed {len(sids)} workers, expected {expected}")
     return seconds
 
 
@@ -354,7 +292,7 @@ def run_listing(plan: Plan) -> None:
         plain = _plain_workers(sandbox, workspace)
         reference = sorted(plain())
         if sorted(ours()) != reference:
-            raise BenchmarkError("our client listed other workers than the plain requests")
+            raise common.BenchmarkError("our client listed other workers than the plain requests")
         pages = -(-n // LIST_PAGE_SIZE)
         print(
             f"2. Listing {n:,} workers from the sandbox, page size {LIST_PAGE_SIZE}"
@@ -366,10 +304,10 @@ def run_listing(plan: Plan) -> None:
             _row("taskrouter_flask client", f"{statistics.median(ours_s) * 1e3:,.0f} ms")
             return
         if sorted(theirs()) != reference:
-            raise BenchmarkError("twilio listed other workers than the plain requests")
+            raise common.BenchmarkError("twilio listed other workers than the plain requests")
         for run in (plain, ours, theirs):  # warm-up, not counted
             _timed(run, n)
-        theirs_s, ours_s = _interleave(
+        theirs_s, ours_s = common.interleave(
             plan.list_rounds, lambda: _timed(theirs, n), lambda: _timed(ours, n)
         )
         plain_s = [_timed(plain, n) for _ in range(plan.list_rounds)]
@@ -384,80 +322,52 @@ def run_listing(plan: Plan) -> None:
         _row(
             label,
             f"{median * 1e3:,.0f} ms",
-            f"{n / median:,.0f} workers/s  ({_spread(times, '.3f')} s)",
+            f"{n / median:,.0f} workers/s  ({common.spread(times, '.3f')} s)",
         )
-    _row("time ratio ours/twilio", f"{statistics.median(ratios):.2f}", f"({_spread(ratios)})")
+    _row("time ratio ours/twilio", f"{statistics.median(ratios):.2f}", f"({common.spread(ratios)})")
 
 
 # -- main -------------------------------------------------------------------------------
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.bench_sandbox",
-        description="Benchmark the sandbox over HTTP: routing throughput with a real callback"
+    parser = common.argument_parser(
+        "bench_sandbox",
+        "Benchmark the sandbox over HTTP: routing throughput with a real callback"
         " receiver, and our client against twilio's listing 1,000 workers. Prints figures;"
         " asserts nothing about timings.",
-    )
-    parser.add_argument("--quick", action="store_true", help="a ~10 s run with less work")
-    parser.add_argument(
-        "--rounds", type=int, help="rounds of each part (default 7 and 15, quick 3 and 7)"
+        quick="a ~10 s run with less work",
+        rounds="rounds of each part (default 7 and 15, quick 3 and 7)",
     )
     parser.add_argument(
         "--tasks", type=int, help="tasks per routing round (default 300, quick 100)"
     )
-    parser.add_argument(
-        "--only", choices=("routing", "listing"), action="append", help="run only this part"
-    )
-    args = parser.parse_args(argv)
-    if args.rounds is not None and args.rounds < 1:
-        parser.error("--rounds: expected at least 1")
-    if args.tasks is not None and args.tasks < 1:
-        parser.error("--tasks: expected at least 1")
-    return args
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    # Unwind through the ``with`` blocks so that the sandboxes and servers stop.
-    raise SystemExit(128 + signum)
+    common.add_only(parser, ("routing", "listing"))
+    return common.parse_args(parser, argv, positive=("rounds", "tasks"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks and print their figures; return the exit status."""
     args = _parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    common.stop_on_sigterm()  # so that the sandboxes and servers stop
     # A failed callback is logged by the sandbox; the figures are what this prints.
     logging.getLogger("taskrouter_flask").setLevel(logging.ERROR)
-    plan = QUICK if args.quick else FULL
+    plan = common.choose_plan(args, QUICK, FULL)
     if args.rounds is not None:
-        plan = replace(plan, rounds=args.rounds, list_rounds=args.rounds)
+        plan = replace(plan, list_rounds=args.rounds)
     if args.tasks is not None:
         plan = replace(plan, tasks=args.tasks, workers=max(plan.workers, args.tasks))
-    print(
-        f"taskrouter_flask {_version('taskrouter-flask')} sandbox benchmarks ({plan.name} run,"
-        f" {plan.rounds} routing and {plan.list_rounds} listing rounds; medians of rounds)"
+    common.print_header(
+        "sandbox benchmarks",
+        plan.name,
+        f"{plan.rounds} routing and {plan.list_rounds} listing rounds",
+        ("Flask", "Werkzeug", "requests", "twilio"),
     )
-    print(
-        f"Python {platform.python_version()} on {platform.system()} {platform.machine()},"
-        f" {os.cpu_count()} CPUs; Flask {_version('flask')}, Werkzeug {_version('werkzeug')},"
-        f" requests {_version('requests')}, twilio {_version('twilio')}"
-    )
-    print()
-    began = time.perf_counter()
-    parts = args.only or ["routing", "listing"]
-    try:
-        if "routing" in parts:
-            run_routing(plan)
-            print()
-        if "listing" in parts:
-            run_listing(plan)
-            print()
-    except BenchmarkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"Total time {time.perf_counter() - began:.1f} s.")
-    return 0
+    parts: dict[str, Callable[[], None]] = {
+        "routing": lambda: run_routing(plan),
+        "listing": lambda: run_listing(plan),
+    }
+    return common.run_parts(parts, args.only)
 
 
 if __name__ == "__main__":

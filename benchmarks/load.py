@@ -34,34 +34,34 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import http.client
-import importlib.metadata
 import math
-import os
-import platform
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
-from flask import Flask, Response
+from flask import Flask
 
-from taskrouter_flask import Assignment, Instruction, TaskRouter, accept, reject
 from taskrouter_flask.testing import assignment_payload, signed_form
+
+if not __package__:  # run as a file (python benchmarks/load.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import _common as common
 
 __all__ = ["build_bare_app", "build_taskrouter_app", "main"]
 
-_T = TypeVar("_T")
+#: Print one figure, in this benchmark's narrower label column.
+_row = functools.partial(common.row, widths=(34, 14))
 
 #: A made-up auth token of the real shape (32 hex digits).
 AUTH_TOKEN = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
@@ -70,15 +70,12 @@ ANSWER = b'{"instruction":"accept"}'
 CONNECTIONS = 32
 THROUGHPUT_TARGET = 0.85
 P99_TARGET_MS = 50.0
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
-    """How much work one run does."""
+class Plan(common.Plan):
+    """How long a wrk run lasts, or how many requests a Python-client run sends."""
 
-    name: str
-    rounds: int
     seconds: float  # per wrk run
     requests: int  # per Python-client run
     cap: float  # seconds, per Python-client run
@@ -86,10 +83,6 @@ class Plan:
 
 FULL = Plan("full", rounds=5, seconds=5.0, requests=6000, cap=10.0)
 QUICK = Plan("quick", rounds=2, seconds=2.0, requests=2000, cap=4.0)
-
-
-class BenchmarkError(RuntimeError):
-    """A precondition failed: an app answered wrongly, a server or wrk did not run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,77 +136,17 @@ def _payload() -> dict[str, str]:
     )
 
 
-def _is_support(assignment: Assignment) -> bool:
-    return assignment.task.attributes.get("type") == "support"
-
-
 def build_taskrouter_app() -> Flask:
     """The subject: signatures on, a ``when=`` handler answering accept, and a fallback."""
-    app = Flask(__name__)
-    app.config.update(TASKROUTER_AUTH_TOKEN=AUTH_TOKEN, TASKROUTER_DEDUP=None)
-    taskrouter = TaskRouter(app)
-
-    @taskrouter.assignment(when=_is_support)
-    def support(assignment: Assignment) -> Instruction:
-        return accept()
-
-    @taskrouter.assignment()
-    def fallback(assignment: Assignment) -> Instruction:
-        return reject()
-
-    return app
+    return common.taskrouter_app(__name__, AUTH_TOKEN, TASKROUTER_DEDUP=None)[0]
 
 
 def build_bare_app() -> Flask:
     """The baseline: a plain Flask route answering the same instruction JSON."""
-    app = Flask(__name__)
-
-    @app.post(ASSIGNMENT_PATH)
-    def assignment() -> Response:
-        return Response(ANSWER, mimetype="application/json")
-
-    return app
+    return common.bare_app(__name__, ASSIGNMENT_PATH, ANSWER)
 
 
 # -- servers ----------------------------------------------------------------------------
-
-
-def _log_tail(path: Path, lines: int = 20) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_serving(
-    port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 20.0
-) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise BenchmarkError(f"gunicorn exited with {process.returncode}:\n{_log_tail(log)}")
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
-        try:
-            connection.request("GET", "/")
-            connection.getresponse().read()
-            return
-        except (OSError, http.client.HTTPException) as exc:
-            if time.monotonic() > deadline:
-                raise BenchmarkError(f"no server on 127.0.0.1:{port} ({exc})") from exc
-            time.sleep(0.05)
-        finally:
-            connection.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,53 +156,21 @@ class ServerSettings:
     workers: int = 2
     worker_class: str = "sync"
     threads: int = 1
+    backlog: int = 1024
 
     def describe(self) -> str:
         threads = f" x {self.threads} threads" if self.worker_class == "gthread" else ""
         return f"gunicorn, {self.workers} {self.worker_class} workers{threads} per app"
 
-
-@contextlib.contextmanager
-def _gunicorn(target: str, settings: ServerSettings, log_dir: Path) -> Iterator[int]:
-    """Serve ``module:factory()`` on a socket bound here (port 0); yield the port."""
-    log = log_dir / f"{target.rpartition(':')[2].strip('()')}.log"
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1024)
-        port: int = listener.getsockname()[1]
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            f"--bind=fd://{listener.fileno()}",
-            f"--workers={settings.workers}",
-            f"--worker-class={settings.worker_class}",
-            f"--threads={settings.threads}",
-            "--backlog=1024",
+    def options(self) -> list[str]:
+        """gunicorn's command-line options for these settings."""
+        return [
+            f"--workers={self.workers}",
+            f"--worker-class={self.worker_class}",
+            f"--threads={self.threads}",
+            f"--backlog={self.backlog}",
             "--timeout=30",
-            "--graceful-timeout=3",
-            "--log-level=warning",
-            "--no-control-socket",
-            f"--chdir={PROJECT_ROOT}",
-            target,
         ]
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                command,
-                cwd=PROJECT_ROOT,
-                pass_fds=(listener.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-    finally:
-        listener.close()
-    try:
-        _wait_until_serving(port, process, log)
-        yield port
-    finally:
-        _stop(process)
 
 
 def _check_answer(name: str, port: int, body: bytes, headers: Mapping[str, str]) -> None:
@@ -281,7 +182,9 @@ def _check_answer(name: str, port: int, body: bytes, headers: Mapping[str, str])
     finally:
         connection.close()
     if response.status != 200 or content != ANSWER:
-        raise BenchmarkError(f"{name} answered {response.status} {content[:200]!r}, not accept")
+        raise common.BenchmarkError(
+            f"{name} answered {response.status} {content[:200]!r}, not accept"
+        )
 
 
 # -- load generators --------------------------------------------------------------------
@@ -334,14 +237,14 @@ class Wrk:
                 command, capture_output=True, text=True, timeout=duration + 30, check=False
             )
         except subprocess.TimeoutExpired as exc:
-            raise BenchmarkError(f"wrk did not finish within {duration + 30:g} s") from exc
+            raise common.BenchmarkError(f"wrk did not finish within {duration + 30:g} s") from exc
         match = re.search(r"^RESULT (.*)$", result.stdout, re.MULTILINE)
         if result.returncode != 0 or match is None:
-            raise BenchmarkError(f"wrk failed ({result.returncode}): {result.stderr[-500:]}")
+            raise common.BenchmarkError(f"wrk failed ({result.returncode}): {result.stderr[-500:]}")
         figures = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match[1])}
         errors = {k: figures[k] for k in ("status", "connect", "read", "write", "timeout")}
         if errors["status"]:
-            raise BenchmarkError(f"{errors['status']} answers were not 2xx during the run")
+            raise common.BenchmarkError(f"{errors['status']} answers were not 2xx during the run")
         if sum(errors.values()):
             # Socket errors are reported, not fatal: a sync worker closes every connection.
             print(f"   (wrk socket errors on port {port}: {errors})")
@@ -411,49 +314,16 @@ class PythonClient:
             thread.join(timeout=self.cap + 30)
         seconds_taken = time.perf_counter() - start
         if failures:
-            raise BenchmarkError(f"answers were not 200 during the run: {failures[:5]}")
+            raise common.BenchmarkError(f"answers were not 200 during the run: {failures[:5]}")
         if not latencies:
-            raise BenchmarkError(f"no request to 127.0.0.1:{port} succeeded")
+            raise common.BenchmarkError(f"no request to 127.0.0.1:{port} succeeded")
         latencies.sort()
         return Run(
             len(latencies),
             seconds_taken,
-            _percentile(latencies, 0.50) * 1e3,
-            _percentile(latencies, 0.99) * 1e3,
+            common.percentile(latencies, 0.50) * 1e3,
+            common.percentile(latencies, 0.99) * 1e3,
         )
-
-
-# -- statistics and printing ------------------------------------------------------------
-
-
-def _interleave(
-    rounds: int, baseline: Callable[[], _T], subject: Callable[[], _T]
-) -> tuple[list[_T], list[_T]]:
-    """Run baseline and subject once per round, flipping which goes first each round."""
-    base: list[_T] = []
-    subj: list[_T] = []
-    for index in range(rounds):
-        if index % 2 == 0:
-            base.append(baseline())
-            subj.append(subject())
-        else:
-            subj.append(subject())
-            base.append(baseline())
-    return base, subj
-
-
-def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    rank = math.ceil(fraction * len(sorted_values))
-    return sorted_values[min(len(sorted_values) - 1, max(0, rank - 1))]
-
-
-def _row(label: str, value: str, note: str = "") -> None:
-    print(f"   {label:<34}{value:>14}  {note}".rstrip())
-
-
-def _verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
 
 
 # -- the benchmark ----------------------------------------------------------------------
@@ -463,14 +333,24 @@ def run_load(plan: Plan, settings: ServerSettings, client_kind: str) -> None:
     """Serve both apps, check one answer from each, then drive them round by round."""
     wrk = shutil.which("wrk")
     if client_kind == "wrk" and wrk is None:
-        raise BenchmarkError("wrk is not installed (apt-get install wrk), use --client python")
+        raise common.BenchmarkError(
+            "wrk is not installed (apt-get install wrk), use --client python"
+        )
     use_wrk = wrk is not None and client_kind != "python"
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trload-")))
-        ours = stack.enter_context(
-            _gunicorn("benchmarks.load:build_taskrouter_app()", settings, work)
+        ours, bare = (
+            stack.enter_context(
+                common.gunicorn(
+                    f"benchmarks.load:{factory}()",
+                    app_dir=common.PROJECT_ROOT,
+                    log_dir=work,
+                    options=settings.options(),
+                    backlog=settings.backlog,
+                )
+            )
+            for factory in ("build_taskrouter_app", "build_bare_app")
         )
-        bare = stack.enter_context(_gunicorn("benchmarks.load:build_bare_app()", settings, work))
         # The signature covers the URL wrk requests: the subject's own host and port.
         body, headers = signed_form(
             f"http://127.0.0.1:{ours}{ASSIGNMENT_PATH}", _payload(), AUTH_TOKEN
@@ -493,7 +373,7 @@ def run_load(plan: Plan, settings: ServerSettings, client_kind: str) -> None:
         )
         load(bare, min(plan.seconds, 1.0))  # warm-up, not counted
         load(ours, min(plan.seconds, 1.0))
-        bare_runs, our_runs = _interleave(plan.rounds, lambda: load(bare), lambda: load(ours))
+        bare_runs, our_runs = common.interleave(plan.rounds, lambda: load(bare), lambda: load(ours))
     ratios = [o.rate / b.rate for b, o in zip(bare_runs, our_runs, strict=True)]
     ratio = statistics.median(ratios)
     figures = {}
@@ -506,35 +386,27 @@ def run_load(plan: Plan, settings: ServerSettings, client_kind: str) -> None:
     _row(
         "throughput ratio ours/bare",
         f"{ratio:.2f}",
-        f"target >= {THROUGHPUT_TARGET:.2f}: {_verdict(ratio >= THROUGHPUT_TARGET)}"
-        f" (rounds {min(ratios):.2f}-{max(ratios):.2f})",
+        common.target_note(ratio, ">=", THROUGHPUT_TARGET, ".2f", rounds=ratios),
     )
     p99 = figures["taskrouter_flask"]
     _row(
         f"p99 at {CONNECTIONS} connections, ours",
         f"{p99:.2f} ms",
-        f"target < {P99_TARGET_MS:.0f} ms: {_verdict(p99 < P99_TARGET_MS)}",
+        common.target_note(p99, "<", P99_TARGET_MS, ".0f", " ms"),
     )
 
 
 # -- main -------------------------------------------------------------------------------
 
 
-def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-
-
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.load",
-        description="Load the callback app and a bare Flask app, both under gunicorn on"
+    parser = common.argument_parser(
+        "load",
+        "Load the callback app and a bare Flask app, both under gunicorn on"
         " 127.0.0.1, with wrk (or a Python client). Prints figures; asserts nothing.",
+        quick="2 rounds of 2 s instead of 5 of 5 s",
+        rounds="rounds per app (default 5, quick 2)",
     )
-    parser.add_argument("--quick", action="store_true", help="2 rounds of 2 s instead of 5 of 5 s")
-    parser.add_argument("--rounds", type=int, help="rounds per app (default 5, quick 2)")
     parser.add_argument(
         "--client",
         choices=("auto", "wrk", "python"),
@@ -548,48 +420,25 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="gunicorn worker class for both apps (default sync, gunicorn's own default)",
     )
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
-    args = parser.parse_args(argv)
-    if args.rounds is not None and args.rounds < 1:
-        parser.error("--rounds: expected at least 1")
-    return args
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    # Unwind through the ``finally`` blocks so that the servers are stopped.
-    raise SystemExit(128 + signum)
+    return common.parse_args(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the load benchmark and print its figures; return the exit status."""
     args = _parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    plan = QUICK if args.quick else FULL
-    if args.rounds is not None:
-        plan = replace(plan, rounds=args.rounds)
+    common.stop_on_sigterm()  # so that the servers are stopped
+    plan = common.choose_plan(args, QUICK, FULL)
     settings = ServerSettings(
         worker_class=args.worker_class,
         threads=args.threads if args.worker_class == "gthread" else 1,
     )
-    print(
-        f"taskrouter_flask {_version('taskrouter-flask')} load benchmark ({plan.name} run,"
-        f" {plan.rounds} interleaved rounds; medians of rounds)"
+    common.print_header(
+        "load benchmark",
+        plan.name,
+        f"{plan.rounds} interleaved rounds",
+        ("Flask", "Werkzeug", "gunicorn"),
     )
-    print(
-        f"Python {platform.python_version()} on {platform.system()} {platform.machine()},"
-        f" {os.cpu_count()} CPUs; Flask {_version('flask')}, Werkzeug {_version('werkzeug')},"
-        f" gunicorn {_version('gunicorn')}"
-    )
-    print()
-    began = time.perf_counter()
-    try:
-        run_load(plan, settings, args.client)
-    except BenchmarkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print()
-    print(f"Total time {time.perf_counter() - began:.1f} s.")
-    return 0
+    return common.run_parts({"load": lambda: run_load(plan, settings, args.client)})
 
 
 if __name__ == "__main__":
