@@ -261,6 +261,53 @@ def _etag(revision: int) -> dict[str, str]:
     return {"ETag": str(revision)}
 
 
+def _workspace_collection(operation_noun: str, noun: str) -> None:
+    """Register create, fetch, update and delete of one kind of resource in a workspace.
+
+    They differ only by name: ``Create<OperationNoun>`` calls ``engine.create_<noun>`` and
+    renders with ``render.<noun>``, and so on.
+    """
+
+    def render(call: _Call, record: Any) -> Any:
+        return getattr(call.render, noun)(record)
+
+    def create(call: _Call) -> Response:
+        record = getattr(call.engine, f"create_{noun}")(
+            call.ws, **_kwargs(call.params, *call.operation.params)
+        )
+        return _json(render(call, record), 201)
+
+    def fetch(call: _Call) -> Response:
+        return _json(render(call, getattr(call.engine, noun)(call.ws, call.path["Sid"])))
+
+    def update(call: _Call) -> Response:
+        record = getattr(call.engine, f"update_{noun}")(
+            call.ws, call.path["Sid"], **_kwargs(call.params, *call.operation.params)
+        )
+        return _json(render(call, record))
+
+    def delete(call: _Call) -> Response:
+        getattr(call.engine, f"delete_{noun}")(call.ws, call.path["Sid"])
+        return Response(status=204)
+
+    for verb, handler in (
+        ("Create", create),
+        ("Fetch", fetch),
+        ("Update", update),
+        ("Delete", delete),
+    ):
+        _HANDLERS[f"{verb}{operation_noun}"] = handler
+
+
+for _operation_noun, _noun in (
+    ("Activity", "activity"),
+    ("TaskChannel", "task_channel"),
+    ("TaskQueue", "task_queue"),
+    ("Workflow", "workflow"),
+):
+    _workspace_collection(_operation_noun, _noun)
+
+
 # -- workspaces ----------------------------------------------------------------------------
 
 
@@ -314,63 +361,11 @@ def _list_activities(call: _Call) -> Response:
     return call.page(items, call.render.activity, "activities")
 
 
-@_handles("CreateActivity")
-def _create_activity(call: _Call) -> Response:
-    record = call.engine.create_activity(call.ws, **_kwargs(call.params, *call.operation.params))
-    return _json(call.render.activity(record), 201)
-
-
-@_handles("FetchActivity")
-def _fetch_activity(call: _Call) -> Response:
-    return _json(call.render.activity(call.engine.activity(call.ws, call.path["Sid"])))
-
-
-@_handles("UpdateActivity")
-def _update_activity(call: _Call) -> Response:
-    record = call.engine.update_activity(
-        call.ws, call.path["Sid"], **_kwargs(call.params, *call.operation.params)
-    )
-    return _json(call.render.activity(record))
-
-
-@_handles("DeleteActivity")
-def _delete_activity(call: _Call) -> Response:
-    call.engine.delete_activity(call.ws, call.path["Sid"])
-    return Response(status=204)
-
-
 @_handles("ListTaskChannel")
 def _list_task_channels(call: _Call) -> Response:
     call.engine.workspace(call.ws)
     items = [c for c in call.engine.task_channels.values() if c.workspace_sid == call.ws]
     return call.page(items, call.render.task_channel, "channels")
-
-
-@_handles("CreateTaskChannel")
-def _create_task_channel(call: _Call) -> Response:
-    record = call.engine.create_task_channel(
-        call.ws, **_kwargs(call.params, *call.operation.params)
-    )
-    return _json(call.render.task_channel(record), 201)
-
-
-@_handles("FetchTaskChannel")
-def _fetch_task_channel(call: _Call) -> Response:
-    return _json(call.render.task_channel(call.engine.task_channel(call.ws, call.path["Sid"])))
-
-
-@_handles("UpdateTaskChannel")
-def _update_task_channel(call: _Call) -> Response:
-    record = call.engine.update_task_channel(
-        call.ws, call.path["Sid"], **_kwargs(call.params, *call.operation.params)
-    )
-    return _json(call.render.task_channel(record))
-
-
-@_handles("DeleteTaskChannel")
-def _delete_task_channel(call: _Call) -> Response:
-    call.engine.delete_task_channel(call.ws, call.path["Sid"])
-    return Response(status=204)
 
 
 # -- task queues ----------------------------------------------------------------------------
@@ -393,31 +388,6 @@ def _list_task_queues(call: _Call) -> Response:
     return call.page(items, call.render.task_queue, "task_queues")
 
 
-@_handles("CreateTaskQueue")
-def _create_task_queue(call: _Call) -> Response:
-    record = call.engine.create_task_queue(call.ws, **_kwargs(call.params, *call.operation.params))
-    return _json(call.render.task_queue(record), 201)
-
-
-@_handles("FetchTaskQueue")
-def _fetch_task_queue(call: _Call) -> Response:
-    return _json(call.render.task_queue(call.engine.task_queue(call.ws, call.path["Sid"])))
-
-
-@_handles("UpdateTaskQueue")
-def _update_task_queue(call: _Call) -> Response:
-    record = call.engine.update_task_queue(
-        call.ws, call.path["Sid"], **_kwargs(call.params, *call.operation.params)
-    )
-    return _json(call.render.task_queue(record))
-
-
-@_handles("DeleteTaskQueue")
-def _delete_task_queue(call: _Call) -> Response:
-    call.engine.delete_task_queue(call.ws, call.path["Sid"])
-    return Response(status=204)
-
-
 # -- workflows -------------------------------------------------------------------------------
 
 
@@ -431,31 +401,6 @@ def _list_workflows(call: _Call) -> Response:
         if w.workspace_sid == call.ws and (name is None or w.friendly_name == name)
     ]
     return call.page(items, call.render.workflow, "workflows")
-
-
-@_handles("CreateWorkflow")
-def _create_workflow(call: _Call) -> Response:
-    record = call.engine.create_workflow(call.ws, **_kwargs(call.params, *call.operation.params))
-    return _json(call.render.workflow(record), 201)
-
-
-@_handles("FetchWorkflow")
-def _fetch_workflow(call: _Call) -> Response:
-    return _json(call.render.workflow(call.engine.workflow(call.ws, call.path["Sid"])))
-
-
-@_handles("UpdateWorkflow")
-def _update_workflow(call: _Call) -> Response:
-    record = call.engine.update_workflow(
-        call.ws, call.path["Sid"], **_kwargs(call.params, *call.operation.params)
-    )
-    return _json(call.render.workflow(record))
-
-
-@_handles("DeleteWorkflow")
-def _delete_workflow(call: _Call) -> Response:
-    call.engine.delete_workflow(call.ws, call.path["Sid"])
-    return Response(status=204)
 
 
 # -- workers --------------------------------------------------------------------------------
