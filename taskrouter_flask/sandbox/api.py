@@ -794,50 +794,33 @@ def _workspace_cumulative(call: _Call) -> Response:
     return _stats(call, statistics.workspace_cumulative(call.engine, call.ws, **_window(call)))
 
 
-@_handles("FetchWorkflowStatistics")
-def _workflow_statistics(call: _Call) -> Response:
-    sid = call.path["WorkflowSid"]
-    body = statistics.workflow_statistics(call.engine, call.ws, sid, **_window(call))
-    return _stats(call, body, workflow_sid=sid)
+def _member_statistics(operation_noun: str, noun: str) -> None:
+    """Register the plain, real-time and cumulative statistics of one workflow or queue.
+
+    ``Fetch<OperationNoun>Statistics`` calls ``statistics.<noun>_statistics`` with the
+    ``<OperationNoun>Sid`` of the path, and so on for the other two.
+    """
+    path_key = f"{operation_noun}Sid"
+    sid_field = f"{noun}_sid"
+
+    def handler(kind: str, real_time: bool) -> Handler:
+        compute = getattr(statistics, f"{noun}_{kind}")
+
+        def serve(call: _Call) -> Response:
+            sid = call.path[path_key]
+            options = _kwargs(call.params, "TaskChannel") if real_time else _window(call)
+            body = compute(call.engine, call.ws, sid, **options)
+            return _stats(call, body, **{sid_field: sid})
+
+        return serve
+
+    _HANDLERS[f"Fetch{operation_noun}Statistics"] = handler("statistics", False)
+    _HANDLERS[f"Fetch{operation_noun}RealTimeStatistics"] = handler("real_time", True)
+    _HANDLERS[f"Fetch{operation_noun}CumulativeStatistics"] = handler("cumulative", False)
 
 
-@_handles("FetchWorkflowRealTimeStatistics")
-def _workflow_real_time(call: _Call) -> Response:
-    sid = call.path["WorkflowSid"]
-    body = statistics.workflow_real_time(
-        call.engine, call.ws, sid, **_kwargs(call.params, "TaskChannel")
-    )
-    return _stats(call, body, workflow_sid=sid)
-
-
-@_handles("FetchWorkflowCumulativeStatistics")
-def _workflow_cumulative(call: _Call) -> Response:
-    sid = call.path["WorkflowSid"]
-    body = statistics.workflow_cumulative(call.engine, call.ws, sid, **_window(call))
-    return _stats(call, body, workflow_sid=sid)
-
-
-@_handles("FetchTaskQueueStatistics")
-def _task_queue_statistics(call: _Call) -> Response:
-    sid = call.path["TaskQueueSid"]
-    body = statistics.task_queue_statistics(call.engine, call.ws, sid, **_window(call))
-    return _stats(call, body, task_queue_sid=sid)
-
-
-@_handles("FetchTaskQueueRealTimeStatistics")
-def _task_queue_real_time(call: _Call) -> Response:
-    sid = call.path["TaskQueueSid"]
-    body = statistics.task_queue_real_time(
-        call.engine, call.ws, sid, **_kwargs(call.params, "TaskChannel")
-    )
-    return _stats(call, body, task_queue_sid=sid)
-
-
-@_handles("FetchTaskQueueCumulativeStatistics")
-def _task_queue_cumulative(call: _Call) -> Response:
-    sid = call.path["TaskQueueSid"]
-    body = statistics.task_queue_cumulative(call.engine, call.ws, sid, **_window(call))
-    return _stats(call, body, task_queue_sid=sid)
+_member_statistics("Workflow", "workflow")
+_member_statistics("TaskQueue", "task_queue")
 
 
 @_handles("ListTaskQueuesStatistics")
