@@ -261,33 +261,41 @@ def _etag(revision: int) -> dict[str, str]:
     return {"ETag": str(revision)}
 
 
-def _workspace_collection(operation_noun: str, noun: str) -> None:
+def _workspace_collection(operation_noun: str, noun: str, *, revisioned: bool = False) -> None:
     """Register create, fetch, update and delete of one kind of resource in a workspace.
 
     They differ only by name: ``Create<OperationNoun>`` calls ``engine.create_<noun>`` and
-    renders with ``render.<noun>``, and so on.
+    renders with ``render.<noun>``, and so on. A ``revisioned`` resource (workers, tasks)
+    answers with its revision as ``ETag`` and takes ``If-Match`` on update and delete.
     """
 
-    def render(call: _Call, record: Any) -> Any:
-        return getattr(call.render, noun)(record)
+    def answer(call: _Call, record: Any, status: int = 200) -> Response:
+        headers = _etag(record.revision) if revisioned else None
+        return _json(getattr(call.render, noun)(record), status, headers)
+
+    def if_match(call: _Call) -> dict[str, Any]:
+        return {"if_match": call.if_match()} if revisioned else {}
 
     def create(call: _Call) -> Response:
         record = getattr(call.engine, f"create_{noun}")(
             call.ws, **_kwargs(call.params, *call.operation.params)
         )
-        return _json(render(call, record), 201)
+        return answer(call, record, 201)
 
     def fetch(call: _Call) -> Response:
-        return _json(render(call, getattr(call.engine, noun)(call.ws, call.path["Sid"])))
+        return answer(call, getattr(call.engine, noun)(call.ws, call.path["Sid"]))
 
     def update(call: _Call) -> Response:
         record = getattr(call.engine, f"update_{noun}")(
-            call.ws, call.path["Sid"], **_kwargs(call.params, *call.operation.params)
+            call.ws,
+            call.path["Sid"],
+            **if_match(call),
+            **_kwargs(call.params, *call.operation.params),
         )
-        return _json(render(call, record))
+        return answer(call, record)
 
     def delete(call: _Call) -> Response:
-        getattr(call.engine, f"delete_{noun}")(call.ws, call.path["Sid"])
+        getattr(call.engine, f"delete_{noun}")(call.ws, call.path["Sid"], **if_match(call))
         return Response(status=204)
 
     for verb, handler in (
@@ -306,6 +314,8 @@ for _operation_noun, _noun in (
     ("Workflow", "workflow"),
 ):
     _workspace_collection(_operation_noun, _noun)
+_workspace_collection("Worker", "worker", revisioned=True)
+_workspace_collection("Task", "task", revisioned=True)
 
 
 # -- workspaces ----------------------------------------------------------------------------
@@ -443,35 +453,6 @@ def _list_workers(call: _Call) -> Response:
     return call.page(items, call.render.worker, "workers")
 
 
-@_handles("CreateWorker")
-def _create_worker(call: _Call) -> Response:
-    record = call.engine.create_worker(call.ws, **_kwargs(call.params, *call.operation.params))
-    return _json(call.render.worker(record), 201, _etag(record.revision))
-
-
-@_handles("FetchWorker")
-def _fetch_worker(call: _Call) -> Response:
-    record = call.engine.worker(call.ws, call.path["Sid"])
-    return _json(call.render.worker(record), headers=_etag(record.revision))
-
-
-@_handles("UpdateWorker")
-def _update_worker(call: _Call) -> Response:
-    record = call.engine.update_worker(
-        call.ws,
-        call.path["Sid"],
-        if_match=call.if_match(),
-        **_kwargs(call.params, *call.operation.params),
-    )
-    return _json(call.render.worker(record), headers=_etag(record.revision))
-
-
-@_handles("DeleteWorker")
-def _delete_worker(call: _Call) -> Response:
-    call.engine.delete_worker(call.ws, call.path["Sid"], if_match=call.if_match())
-    return Response(status=204)
-
-
 @_handles("ListWorkerChannel")
 def _list_worker_channels(call: _Call) -> Response:
     worker = call.engine.worker(call.ws, call.path["WorkerSid"])
@@ -558,35 +539,6 @@ def _list_tasks(call: _Call) -> Response:
                 reverse=direction.lower() == "desc",
             )
     return call.page(items, call.render.task, "tasks")
-
-
-@_handles("CreateTask")
-def _create_task(call: _Call) -> Response:
-    record = call.engine.create_task(call.ws, **_kwargs(call.params, *call.operation.params))
-    return _json(call.render.task(record), 201, _etag(record.revision))
-
-
-@_handles("FetchTask")
-def _fetch_task(call: _Call) -> Response:
-    record = call.engine.task(call.ws, call.path["Sid"])
-    return _json(call.render.task(record), headers=_etag(record.revision))
-
-
-@_handles("UpdateTask")
-def _update_task(call: _Call) -> Response:
-    record = call.engine.update_task(
-        call.ws,
-        call.path["Sid"],
-        if_match=call.if_match(),
-        **_kwargs(call.params, *call.operation.params),
-    )
-    return _json(call.render.task(record), headers=_etag(record.revision))
-
-
-@_handles("DeleteTask")
-def _delete_task(call: _Call) -> Response:
-    call.engine.delete_task(call.ws, call.path["Sid"], if_match=call.if_match())
-    return Response(status=204)
 
 
 def _reservations(call: _Call, records: list[Any], via_worker: bool) -> Response:
