@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..client.resources import OPERATIONS, Operation, to_snake
 from ..expressions import Expression, ExpressionError, compile_expression
-from . import statistics
+from . import bounds, statistics
 from .engine import Engine
 from .errors import EngineError, InvalidArgument, NotFound
 from .render import Renderer
@@ -48,15 +47,15 @@ class SandboxService:
 
     :param account_sid: the account SID clients authenticate with (HTTP basic username).
     :param auth_token: the token (HTTP basic password).
-    :param after_change: called (outside the lock) after each request that changed state,
-        e.g. to save a snapshot.
+
+    Each request runs under ``lock`` as one engine transaction: all of its changes are
+    committed (and journaled) before the answer is sent, or none of them is.
     """
 
     engine: Engine
     account_sid: str
     auth_token: str
     lock: threading.RLock = field(default_factory=threading.RLock)
-    after_change: Callable[[], None] | None = None
 
 
 # -- parameter conversion -----------------------------------------------------------------
@@ -79,18 +78,16 @@ _BOOL = {
     "HasAddons",
 }
 _BOOL_OR_TEXT = {"Beep", "ConferenceRecord"}
-_INT = {
-    "Priority",
-    "Timeout",
-    "TaskReservationTimeout",
-    "MaxReservedWorkers",
-    "Capacity",
-    "Minutes",
-    "PageSize",
-    "Page",
-    "CallTimeout",
-    "DequeueTimeout",
-    "MaxParticipants",
+#: Whole-number parameters and their ranges are :data:`bounds.PARAMETER_RANGES`. These are
+#: parameters of an instruction: out of range, they are refused with the instruction's code
+#: (40001), as the instruction itself would refuse them.
+_INSTRUCTION_INT = {"CallTimeout", "DequeueTimeout", "MaxParticipants"}
+#: JSON parameters and the longest text each may be (task and worker ``Attributes`` share the
+#: name; Twilio's limit is the same for both). The engine parses the text itself.
+_JSON_CHARS = {
+    "Attributes": max(bounds.MAX_TASK_ATTRIBUTES, bounds.MAX_WORKER_ATTRIBUTES),
+    "EvaluateWorkerAttributes": bounds.MAX_WORKER_ATTRIBUTES,
+    "Configuration": bounds.MAX_WORKFLOW_CONFIGURATION,
 }
 _DATE = {"VirtualStartTime", "StartDate", "EndDate"}
 _LIST = {
@@ -111,10 +108,17 @@ def _convert(name: str, values: Sequence[str]) -> Any:
         if value.lower() not in ("true", "false"):
             raise InvalidArgument(f"{name}: expected true or false, got {value!r}")
         return value.lower() == "true"
-    if name in _INT:
-        if not re.fullmatch(r"-?[0-9]+", value):
-            raise InvalidArgument(f"{name}: expected a whole number, got {value!r}")
-        return int(value)
+    whole = bounds.PARAMETER_RANGES.get(name)
+    if whole is not None:
+        try:
+            return bounds.parse_int(name, value, whole.low, whole.high)
+        except InvalidArgument as exc:
+            if name in _INSTRUCTION_INT:
+                raise InvalidArgument(exc.message, code=40001) from None
+            raise
+    if name in _JSON_CHARS:
+        _json_object(name, value)  # refuse oversized, too deep or non-finite JSON here
+        return value
     if name in _DATE:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -834,13 +838,7 @@ def _worker_instance_statistics(call: _Call) -> Response:
 
 
 def _json_object(name: str, text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        raise InvalidArgument(f"{name}: expected a JSON object") from None
-    if not isinstance(value, dict):
-        raise InvalidArgument(f"{name}: expected a JSON object")
-    return value
+    return bounds.parse_json_object(name, text, max_chars=_JSON_CHARS[name])
 
 
 def _expression(name: str, text: str) -> Expression:
@@ -871,7 +869,6 @@ def create_app(service: SandboxService, *, base_url: str | None = None) -> Flask
 
     def view_for(operation: Operation) -> Callable[..., Response]:
         handler = _HANDLERS[operation.name]
-        changes = operation.method != "GET"
 
         def view(**path: str) -> Response:
             if not authorized():
@@ -880,15 +877,13 @@ def create_app(service: SandboxService, *, base_url: str | None = None) -> Flask
                 params = _params(operation)
                 _required(operation, params)
                 render = Renderer(service.engine, base_url or request.host_url)
-                with service.lock:
+                with service.lock, service.engine.transaction():
                     response = handler(_Call(service, operation, dict(path), params, render))
             except EngineError as exc:
                 return _error(exc.status, exc.code, exc.message)
             except (OverflowError, RecursionError) as exc:
                 # Dates out of range, JSON nested too deeply: bad input, not a failure.
                 return _error(400, 20001, f"{operation.name}: a parameter is out of range ({exc})")
-            if changes and service.after_change is not None:
-                service.after_change()
             return response
 
         view.__name__ = operation.name

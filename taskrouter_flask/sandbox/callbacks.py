@@ -76,6 +76,8 @@ class CallbackSender:
         self.assignment_timeout = assignment_timeout
         self.event_timeout = event_timeout
         self.deliveries: deque[Delivery] = deque(maxlen=10_000)
+        #: Per workspace: its event callback URL and filter, as of its latest event.
+        self._targets: dict[str, tuple[str | None, str | None]] = {}
         self._events: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assignment")
         self._session = requests.Session()
@@ -89,15 +91,21 @@ class CallbackSender:
     # -- fed by the engine (under its lock) ---------------------------------------------------
 
     def on_event(self, event: EventRecord) -> None:
-        """Engine listener: queue the event callback, and the assignment callback it implies."""
+        """Engine listener: queue the event callback, and the assignment callback it implies.
+
+        The engine calls it once the change that emitted ``event`` is committed (and
+        journaled), so nothing is sent for a change that did not happen.
+        """
         workspace = self.engine.workspaces.get(event.workspace_sid)
-        if (
-            workspace is not None
-            and workspace.event_callback_url
-            and _wanted(workspace.events_filter, event.type)
-        ):
+        if workspace is not None:
+            target = (workspace.event_callback_url, workspace.events_filter)
+            self._targets[event.workspace_sid] = target
+        else:  # deleted by the change that emitted this event: its last settings hold
+            target = self._targets.pop(event.workspace_sid, (None, None))
+        url, events_filter = target
+        if url and _wanted(events_filter, event.type):
             self._track(+1)
-            self._events.put((workspace.event_callback_url, _event_params(event)))
+            self._events.put((url, _event_params(event)))
         if event.type == "reservation.created":
             task = self.engine.tasks.get(event.fields.get("TaskSid", ""))
             workflow = self.engine.workflows.get(task.workflow_sid or "") if task else None

@@ -4,8 +4,8 @@
 taskrouter sandbox`` and the ``sandbox`` pytest fixture start: the engine
 behind a lock, the REST app on a threaded WSGI server on 127.0.0.1, the
 callback sender, a ticker that runs due timers when the clock is real, and,
-with ``data=``, a snapshot saved after every change so a restart continues
-where it stopped.
+with ``data=``, a :class:`~.journal.Journal` that commits every change to
+SQLite before it is acknowledged, so a restart continues where it stopped.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .api import SandboxService, create_app
 from .callbacks import CallbackSender
 from .clock import Clock, ManualClock, SystemClock
 from .engine import Engine
+from .journal import Journal
 
 __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "Sandbox"]
 
@@ -69,13 +70,12 @@ class Sandbox:
         self.clock = clock or SystemClock()
         self.data = Path(data) if data is not None else None
         self.tick = tick
+        self.journal = Journal(self.data) if self.data is not None else None
         self.engine = self._load_engine(seed)
-        self.service = SandboxService(
-            self.engine, account_sid, auth_token, after_change=self._save if self.data else None
-        )
+        self.service = SandboxService(self.engine, account_sid, auth_token)
         self.callbacks = CallbackSender(
             self.engine,
-            self._change,
+            self.locked,
             auth_token=auth_token,
             assignment_timeout=assignment_timeout,
         )
@@ -85,21 +85,17 @@ class Sandbox:
         self._stop = threading.Event()
 
     def _load_engine(self, seed: int | None) -> Engine:
-        if self.data is not None and self.data.exists():
-            from .snapshot import load
-
-            engine = load(self.data, clock=self.clock)
+        journal = self.journal
+        if journal is None:
+            return Engine(self.clock, account_sid=self.account_sid, seed=seed)
+        if journal.empty:
+            engine = Engine(self.clock, account_sid=self.account_sid, seed=seed)
+            journal.initialize(engine)
+        else:
+            engine = journal.load(clock=self.clock)
             log.info("sandbox state loaded from %s", self.data)
-            return engine
-        return Engine(self.clock, account_sid=self.account_sid, seed=seed)
-
-    def _save(self) -> None:
-        if self.data is None:
-            return
-        from .snapshot import save
-
-        with self.service.lock:
-            save(self.engine, self.data)
+        engine.committers.append(journal.write)
+        return engine
 
     # -- running ------------------------------------------------------------------------------
 
@@ -133,7 +129,6 @@ class Sandbox:
                 if due is None or due > self.engine.now():
                     continue
                 self.engine.advance()
-            self._save()
 
     def stop(self) -> None:
         """Stop serving and sending callbacks."""
@@ -143,7 +138,9 @@ class Sandbox:
         for thread in self._threads:
             thread.join(timeout=5)
         self.callbacks.close()
-        self._save()
+        if self.journal is not None:
+            with self.service.lock:
+                self.journal.close()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -158,15 +155,9 @@ class Sandbox:
         with self.service.lock:
             return action()
 
-    def _change(self, action: Callable[[], _T]) -> _T:
-        result = self.locked(action)
-        self._save()
-        return result
-
     def advance(self, seconds: float) -> None:
-        """Move a manual clock forward, running what falls due (then save)."""
+        """Move a manual clock forward, running what falls due."""
         self.locked(lambda: self.engine.advance(seconds=seconds))
-        self._save()
 
     def client(self, workspace_sid: str | None = None, **options: Any) -> TaskRouterClient:
         """A REST client for this sandbox."""

@@ -8,6 +8,8 @@ change goes through.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -32,7 +34,9 @@ __all__ = [
     "WorkerRecord",
     "WorkflowRecord",
     "WorkspaceRecord",
+    "Record",
     "check_transition",
+    "tracking",
 ]
 
 
@@ -107,8 +111,37 @@ def check_transition(kind: str, sid: str, current: StrEnum, new: StrEnum) -> Non
         )
 
 
+_tracker = threading.local()
+
+
+def tracking(observer: Callable[[Record], None] | None) -> None:
+    """Tell every live record's change to ``observer`` (in this thread), or stop with ``None``.
+
+    Why: a command must be undoable and its changes journaled without each
+    mutation site remembering to say so. The engine's transaction installs an
+    observer that copies a record's fields before its first change.
+    """
+    _tracker.observe = observer
+
+
+class Record:
+    """A stored record: once the store holds it (``live``), every field change is observed."""
+
+    __slots__ = ("live", "position")
+    #: Whether the store holds this record (set by the store, never by hand).
+    live: bool
+    #: Its place in its table's order (set by the store).
+    position: int
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        observe = getattr(_tracker, "observe", None)
+        if observe is not None and getattr(self, "live", False):
+            observe(self)
+        object.__setattr__(self, name, value)
+
+
 @dataclass(slots=True)
-class WorkspaceRecord:
+class WorkspaceRecord(Record):
     sid: str
     friendly_name: str
     date_created: datetime
@@ -122,7 +155,7 @@ class WorkspaceRecord:
 
 
 @dataclass(slots=True)
-class ActivityRecord:
+class ActivityRecord(Record):
     sid: str
     workspace_sid: str
     friendly_name: str
@@ -132,7 +165,7 @@ class ActivityRecord:
 
 
 @dataclass(slots=True)
-class WorkerRecord:
+class WorkerRecord(Record):
     sid: str
     workspace_sid: str
     friendly_name: str
@@ -154,7 +187,7 @@ class WorkerRecord:
 
 
 @dataclass(slots=True)
-class TaskQueueRecord:
+class TaskQueueRecord(Record):
     sid: str
     workspace_sid: str
     friendly_name: str
@@ -173,7 +206,7 @@ class TaskQueueRecord:
 
 
 @dataclass(slots=True)
-class WorkflowRecord:
+class WorkflowRecord(Record):
     sid: str
     workspace_sid: str
     friendly_name: str
@@ -187,7 +220,7 @@ class WorkflowRecord:
 
 
 @dataclass(slots=True)
-class TaskChannelRecord:
+class TaskChannelRecord(Record):
     sid: str
     workspace_sid: str
     friendly_name: str
@@ -198,7 +231,7 @@ class TaskChannelRecord:
 
 
 @dataclass(slots=True)
-class WorkerChannelRecord:
+class WorkerChannelRecord(Record):
     sid: str
     workspace_sid: str
     worker_sid: str
@@ -210,7 +243,7 @@ class WorkerChannelRecord:
 
 
 @dataclass(slots=True)
-class TaskRecord:
+class TaskRecord(Record):
     sid: str
     workspace_sid: str
     workflow_sid: str | None
@@ -242,7 +275,7 @@ class TaskRecord:
 
 
 @dataclass(slots=True)
-class ReservationRecord:
+class ReservationRecord(Record):
     sid: str
     workspace_sid: str
     task_sid: str

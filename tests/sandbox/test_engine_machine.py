@@ -601,7 +601,7 @@ class EngineMachine(RuleBasedStateMachine):
             for key in queue.waiting:
                 task = engine.tasks[key[2]]
                 if task.status is TaskStatus.PENDING:
-                    free = engine._candidates(task, queue)  # private, but it is the rule
+                    free = engine.routing.candidates(task, queue)
                     assert not free, f"{free[0].friendly_name} is free but {task.sid} waits"
 
 

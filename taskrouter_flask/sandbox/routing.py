@@ -1,0 +1,438 @@
+"""Routing: which queue a task waits in, in what order, and which worker gets it.
+
+Why a part of its own: this is TaskRouter's decision procedure (workflow
+filters and targets, queue order, eligible workers and their order, and
+the offers made when a task arrives or a worker becomes free), and it is
+the part most often read against Twilio's documentation. It decides and
+asks :class:`~.lifecycle.Lifecycle` to make the reservations; it keeps the
+derived indexes (eligibility, waiting order, ready workers) true.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..expressions import compile_expression
+from ..workflow import Target
+from .part import Part
+from .scheduler import StepTimeout
+from .state import (
+    ACTIVE_RESERVATION,
+    ReservationStatus,
+    TaskQueueRecord,
+    TaskRecord,
+    TaskStatus,
+    WorkerRecord,
+)
+
+__all__ = ["Routing"]
+
+
+class Routing(Part):
+    """Workflow filters and targets, queue order, candidates and offers."""
+
+    def rebuild(self) -> None:
+        """Recompute every derived index from the records (after a restore or a rollback).
+
+        The indexes are the reservations of each task and each worker's occupying ones,
+        each worker's channels, view and queues, each queue's eligible workers and
+        waiting order, and the ready workers.
+        """
+        store = self.store
+        store.active = {sid: set() for sid in store.workers}
+        store.task_reservations = {sid: [] for sid in store.tasks}
+        for reservation in store.reservations.values():
+            store.task_reservations.setdefault(reservation.task_sid, []).append(reservation.sid)
+            if reservation.status in ACTIVE_RESERVATION and reservation.worker_sid in store.active:
+                store.active[reservation.worker_sid].add(reservation.sid)
+        for worker in store.workers.values():
+            worker.channels = {}
+            worker.queues = set()
+        for record in store.worker_channels.values():
+            owner = store.workers.get(record.worker_sid)
+            if owner is not None:
+                owner.channels[record.task_channel_sid] = record.sid
+        waiting: dict[str, list[tuple[int, int, str]]] = {sid: [] for sid in store.task_queues}
+        for task in store.tasks.values():
+            if task.waiting_key is not None and task.task_queue_sid in waiting:
+                waiting[task.task_queue_sid].append(task.waiting_key)
+        for queue in store.task_queues.values():
+            queue.eligible = set()
+            queue.waiting = sorted(waiting[queue.sid])
+        for worker in store.workers.values():
+            self.refresh_view(worker)
+            self.refresh_eligibility(worker)
+        store.ready = set()
+        for worker in store.workers.values():
+            self.refresh_ready(worker)
+
+    def used_capacity(self, worker_sid: str, channel_sid: str) -> int:
+        return sum(
+            1
+            for sid in self.store.active.get(worker_sid, ())
+            if self.store.tasks[self.store.reservations[sid].task_sid].task_channel_sid
+            == channel_sid
+        )
+
+    def refresh_view(self, worker: WorkerRecord) -> None:
+        activity = self.store.activities[worker.activity_sid]
+        worker.view = {
+            **worker.attributes,
+            "sid": worker.sid,
+            "friendly_name": worker.friendly_name,
+            "activity_sid": activity.sid,
+            "activity_name": activity.friendly_name,
+        }
+
+    def refresh_eligibility(self, worker: WorkerRecord) -> None:
+        for queue in self.store.task_queues.values():
+            if queue.workspace_sid == worker.workspace_sid:
+                self.set_eligible(queue, worker)
+
+    def set_eligible(self, queue: TaskQueueRecord, worker: WorkerRecord) -> None:
+        if queue.target.evaluate(worker.attributes):
+            queue.eligible.add(worker.sid)
+            worker.queues.add(queue.sid)
+        else:
+            queue.eligible.discard(worker.sid)
+            worker.queues.discard(queue.sid)
+
+    def has_capacity(self, worker: WorkerRecord, task: TaskRecord | None = None) -> bool:
+        """Whether the worker can take (this) task now: available activity and free capacity."""
+        if not self.store.activities[worker.activity_sid].available:
+            return False
+        active = self.store.active[worker.sid]
+        if not self.store.workspaces[worker.workspace_sid].multi_task_enabled:
+            return not active
+        if task is None:
+            return any(
+                self.channel_free(worker, channel_sid, ignore_capacity=False)
+                for channel_sid in worker.channels
+            )
+        return self.channel_free(
+            worker, task.task_channel_sid, ignore_capacity=task.ignore_capacity
+        )
+
+    def channel_free(
+        self, worker: WorkerRecord, channel_sid: str, *, ignore_capacity: bool
+    ) -> bool:
+        record = self.store.worker_channels.get(worker.channels.get(channel_sid, ""))
+        if record is None or not record.available:
+            return False
+        if ignore_capacity:
+            return True
+        return self.used_capacity(worker.sid, channel_sid) < record.configured_capacity
+
+    def refresh_ready(self, worker: WorkerRecord) -> None:
+        """Keep the index of workers who could take a task now up to date."""
+        if worker.sid in self.store.workers and self.has_capacity(worker):
+            self.store.ready.add(worker.sid)
+        else:
+            self.store.ready.discard(worker.sid)
+
+    def step_exists(self, task: TaskRecord) -> bool:
+        assert task.workflow_sid is not None
+        config = self.store.workflows[task.workflow_sid].configuration
+        if task.filter_index is None:
+            return config.default_filter is not None and task.target_index == 0
+        return task.filter_index < len(config.filters) and task.target_index < len(
+            config.filters[task.filter_index].targets
+        )
+
+    def routable(self, task: TaskRecord) -> bool:
+        return task.status in (TaskStatus.PENDING, TaskStatus.RESERVED)
+
+    def enter_workflow(self, task: TaskRecord) -> None:
+        assert task.workflow_sid is not None
+        workflow = self.store.workflows[task.workflow_sid]
+        config = workflow.configuration
+        self.engine.emit(
+            task.workspace_sid,
+            "workflow.entered",
+            f"Task {task.sid} entered workflow",
+            "Workflow",
+            workflow.sid,
+            self.wire.task_fields(task),
+        )
+        task.filter_index = None
+        for index, item in enumerate(config.filters):
+            if compile_expression(item.expression).evaluate(task.attributes):
+                task.filter_index = index
+                break
+        task.target_index = 0
+        self.enter_target(task)
+
+    def targets(self, task: TaskRecord) -> list[Target]:
+        assert task.workflow_sid is not None
+        config = self.store.workflows[task.workflow_sid].configuration
+        if task.filter_index is None:
+            assert config.default_filter is not None
+            return [config.default_filter]
+        return list(config.filters[task.filter_index].targets)
+
+    def enter_target(self, task: TaskRecord) -> None:
+        targets = self.targets(task)
+        target = targets[task.target_index]
+        queue_sid = target.queue or task.task_queue_sid
+        assert queue_sid is not None
+        task.priority = int(target.priority) if target.priority is not None else task.base_priority
+        task.step += 1
+        fields = self.wire.task_fields(task)
+        fields["WorkflowFilterName"] = self.filter_name(task)
+        self.engine.emit(
+            task.workspace_sid,
+            "workflow.target-matched",
+            f"Task {task.sid} matched a workflow target",
+            "Workflow",
+            task.workflow_sid or "",
+            fields,
+        )
+        if target.timeout is not None:
+            self.engine.schedule(target.timeout, StepTimeout(task.sid, task.step))
+        self.enter_queue(task, queue_sid, target)
+
+    def filter_name(self, task: TaskRecord) -> str:
+        if task.filter_index is None:
+            return "Default Filter"
+        assert task.workflow_sid is not None
+        item = self.store.workflows[task.workflow_sid].configuration.filters[task.filter_index]
+        return item.friendly_name or f"Filter {task.filter_index}"
+
+    def enter_queue(self, task: TaskRecord, queue_sid: str, target: Target | None) -> None:
+        previous = task.task_queue_sid
+        self.leave_queue(task)
+        queue = self.store.task_queues[queue_sid]
+        task.task_queue_sid = queue_sid
+        task.task_queue_entered_date = self.engine.now()
+        event_type = (
+            "task-queue.moved" if previous and previous != queue_sid else "task-queue.entered"
+        )
+        self.engine.emit(
+            task.workspace_sid,
+            event_type,
+            f"Task {task.sid} entered queue {queue.friendly_name}",
+            "TaskQueue",
+            queue_sid,
+            self.wire.task_fields(task),
+        )
+        self.wait(task)
+        reserved = self.match_task(task)
+        if not reserved and target is not None and target.skip_if is not None:
+            if compile_expression(target.skip_if).evaluate({"workers": self.worker_counts(queue)}):
+                self.next_target(task, skipped=True)
+
+    def queue_key(self, task: TaskRecord, queue: TaskQueueRecord) -> tuple[int, int, str]:
+        order = -task.seq if queue.task_order == "LIFO" else task.seq
+        return (-task.priority, order, task.sid)
+
+    def leave_queue(self, task: TaskRecord) -> None:
+        key = task.waiting_key
+        if key is None:
+            return
+        task.waiting_key = None
+        queue = self.store.task_queues.get(task.task_queue_sid or "")
+        if queue is None:
+            return
+        index = bisect.bisect_left(queue.waiting, key)
+        if index < len(queue.waiting) and queue.waiting[index] == key:
+            del queue.waiting[index]
+
+    def wait(self, task: TaskRecord) -> None:
+        """Put the task in its queue's waiting order, unless it is there already."""
+        if task.waiting_key is not None:
+            return
+        queue = self.store.task_queues[task.task_queue_sid or ""]
+        key = self.queue_key(task, queue)
+        bisect.insort(queue.waiting, key)
+        task.waiting_key = key
+
+    def resort(self, queue: TaskQueueRecord) -> None:
+        tasks = [self.store.tasks[key[2]] for key in queue.waiting if key[2] in self.store.tasks]
+        for task in tasks:
+            task.waiting_key = self.queue_key(task, queue)
+        queue.waiting = sorted(t.waiting_key for t in tasks if t.waiting_key is not None)
+
+    def worker_counts(self, queue: TaskQueueRecord) -> dict[str, int]:
+        counts = {"available": 0, "unavailable": 0, "total": len(queue.eligible)}
+        for worker_sid in queue.eligible:
+            worker = self.store.workers[worker_sid]
+            if self.has_capacity(worker):
+                counts["available"] += 1
+            else:
+                counts["unavailable"] += 1
+            counts[worker.activity_sid] = counts.get(worker.activity_sid, 0) + 1
+        return counts
+
+    def step_timeout(self, task: TaskRecord) -> None:
+        assert task.task_queue_sid is not None
+        queue = self.store.task_queues[task.task_queue_sid]
+        self.engine.emit(
+            task.workspace_sid,
+            "task-queue.timeout",
+            f"Task {task.sid} timed out of queue {queue.friendly_name}",
+            "TaskQueue",
+            queue.sid,
+            self.wire.task_fields(task),
+        )
+        freed = self.lifecycle.cancel_pending(task)
+        self.next_target(task, skipped=False)
+        for worker in freed:
+            self.worker_changed(worker)
+
+    def next_target(self, task: TaskRecord, *, skipped: bool) -> None:
+        targets = self.targets(task)
+        if task.target_index + 1 < len(targets):
+            task.target_index += 1
+            self.enter_target(task)
+            return
+        event_type = "workflow.skipped" if skipped else "workflow.timeout"
+        self.engine.emit(
+            task.workspace_sid,
+            event_type,
+            f"Task {task.sid} left its workflow",
+            "Workflow",
+            task.workflow_sid or "",
+            self.wire.task_fields(task),
+        )
+        self.lifecycle.cancel_task(
+            task, "Workflow Timeout", description=f"Task {task.sid} canceled: workflow timeout"
+        )
+
+    def target(self, task: TaskRecord) -> Target | None:
+        if task.workflow_sid is None:
+            return None
+        return self.targets(task)[task.target_index]
+
+    def wants_reservations(self, task: TaskRecord) -> int:
+        """How many more reservations the task may get now."""
+        if not self.routable(task) or task.task_queue_sid is None:
+            return 0
+        queue = self.store.task_queues[task.task_queue_sid]
+        pending = sum(
+            1
+            for r in self.engine.reservations_of_task(task.sid)
+            if r.status is ReservationStatus.PENDING
+        )
+        return max(0, queue.max_reserved_workers - pending)
+
+    def candidates(
+        self, task: TaskRecord, queue: TaskQueueRecord, only: WorkerRecord | None = None
+    ) -> list[WorkerRecord]:
+        """The workers who may take ``task`` now, best first (or whether ``only`` may)."""
+        target = self.target(task)
+        expression = compile_expression(target.expression) if target and target.expression else None
+        known_sid = known_name = None
+        if target and target.known_worker_sid:
+            known_sid = _task_ref(task, target.known_worker_sid)
+        if target and target.known_worker_friendly_name:
+            known_name = _task_ref(task, target.known_worker_friendly_name)
+        holding = {
+            self.store.reservations[r].worker_sid
+            for r in self.store.task_reservations[task.sid]
+            if self.store.reservations[r].status in ACTIVE_RESERVATION
+        }
+        if only is not None:
+            pool: set[str] = {only.sid} & queue.eligible
+        elif task.ignore_capacity:
+            pool = queue.eligible
+        else:
+            pool = queue.eligible & self.store.ready
+        found = []
+        for worker_sid in pool:
+            if worker_sid in holding:
+                continue
+            worker = self.store.workers[worker_sid]
+            if known_sid is not None and worker.sid != known_sid:
+                continue
+            if known_name is not None and worker.friendly_name != known_name:
+                continue
+            if not self.has_capacity(worker, task):
+                continue
+            if expression is not None and not expression.evaluate(
+                {}, task=task.attributes, worker=worker.view
+            ):
+                continue
+            found.append(worker)
+        return _order_workers(found, target.order_by if target else None)
+
+    def match_task(self, task: TaskRecord) -> bool:
+        """Offer ``task`` to the best free workers; tell whether any reservation was made."""
+        wanted = self.wants_reservations(task)
+        if not wanted:
+            return False
+        queue = self.store.task_queues[task.task_queue_sid or ""]
+        made = False
+        for worker in self.candidates(task, queue)[:wanted]:
+            self.lifecycle.reserve(task, worker, queue)
+            made = True
+        return made
+
+    def match_queue(self, queue: TaskQueueRecord) -> None:
+        for key in list(queue.waiting):
+            task = self.store.tasks.get(key[2])
+            if task is not None:
+                self.match_task(task)
+
+    def worker_changed(self, worker: WorkerRecord) -> None:
+        """A worker may have become free: offer them the best waiting task of their queues."""
+        while worker.sid in self.store.workers and self.has_capacity(worker):
+            best: tuple[tuple[int, int, str], TaskRecord] | None = None
+            for queue_sid in worker.queues:
+                queue = self.store.task_queues[queue_sid]
+                for key in queue.waiting:
+                    if best is not None and key >= best[0]:
+                        break
+                    task = self.store.tasks[key[2]]
+                    if not self.wants_reservations(task) or not self.has_capacity(worker, task):
+                        continue
+                    if self.candidates(task, queue, only=worker):
+                        best = (key, task)
+                        break
+            if best is None:
+                return
+            self.lifecycle.reserve(
+                best[1], worker, self.store.task_queues[best[1].task_queue_sid or ""]
+            )
+
+
+_ORDER_PART = re.compile(r"\s*worker\.([A-Za-z_][A-Za-z0-9_.]*)\s+(ASC|DESC)\s*", re.IGNORECASE)
+
+
+def _order_workers(workers: list[WorkerRecord], order_by: str | None) -> list[WorkerRecord]:
+    workers.sort(key=lambda w: (w.idle_since, w.seq))
+    if order_by:
+        # Stable sorts, last key first: each earlier key dominates the later ones.
+        for part in reversed(order_by.split(",")):
+            match = _ORDER_PART.fullmatch(part)
+            if match is None:
+                continue
+            path, direction = match.group(1).split("."), match.group(2).upper()
+            present = [w for w in workers if _sortable(_lookup(w.view, path))]
+            missing = [w for w in workers if not _sortable(_lookup(w.view, path))]
+            # Numbers and strings do not compare: numbers sort before strings.
+            present.sort(
+                key=lambda w: (isinstance(_lookup(w.view, path), str), _lookup(w.view, path)),
+                reverse=direction == "DESC",
+            )
+            workers = present + missing
+    return workers
+
+
+def _sortable(value: Any) -> bool:
+    return isinstance(value, int | float | str) and not isinstance(value, bool)
+
+
+def _lookup(data: Mapping[str, Any], path: list[str]) -> Any:
+    value: Any = data
+    for step in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(step)
+    return value
+
+
+def _task_ref(task: TaskRecord, reference: str) -> Any:
+    return _lookup(task.attributes, reference.split(".")[1:])

@@ -1,0 +1,279 @@
+"""The engine's records, their indexes, SIDs and counters, with transactions.
+
+Why a part of its own: every other part reads and changes records, and a
+command must either happen whole or not at all. The store is where that is
+kept: a command runs between :meth:`Store.begin` and :meth:`Store.commit`;
+every record's fields are copied before its first change (records report
+their own changes, see :class:`~.state.Record`), so :meth:`Store.rollback`
+puts back exactly what was there, and :meth:`Store.commit` tells the journal
+exactly which records to write.
+
+SIDs come from a keyed hash of a counter rather than from a random
+generator's state, so that the only thing to persist about them is one
+number, and a seed makes them repeat from run to run.
+
+Pure: no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .codec import DERIVED, KINDS, encode_record, kind_of
+from .errors import NotFound
+from .state import (
+    ActivityRecord,
+    Record,
+    ReservationRecord,
+    TaskChannelRecord,
+    TaskQueueRecord,
+    TaskRecord,
+    WorkerChannelRecord,
+    WorkerRecord,
+    WorkflowRecord,
+    WorkspaceRecord,
+    tracking,
+)
+
+__all__ = ["Changes", "Counters", "Store"]
+
+_R = TypeVar("_R", bound=Record)
+
+
+@dataclass(slots=True)
+class Counters:
+    """Everything about identity that must survive a restart: three numbers and a key."""
+
+    #: SIDs handed out so far.
+    sids: int = 0
+    #: The engine's ordering counter (creation order of workers and tasks, timer ties).
+    seq: int = 0
+    #: Record positions handed out (the order lists and restores follow).
+    positions: int = 0
+    #: The key SIDs are derived with (hex).
+    sid_key: str = ""
+
+
+@dataclass(slots=True)
+class Changes:
+    """What one committed command changed: records to write or delete, by kind."""
+
+    written: list[Record] = field(default_factory=list)
+    deleted: list[tuple[str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.written or self.deleted)
+
+
+def _primary_fields(record: type[Record]) -> tuple[str, ...]:
+    derived = DERIVED.get(record, frozenset())
+    return tuple(
+        f.name
+        for f in dataclasses.fields(record)  # type: ignore[arg-type]
+        if f.name not in derived
+    )
+
+
+_PRIMARY = {record: _primary_fields(record) for record in KINDS.values()}
+
+
+class Store:
+    """Nine tables of records, the indexes routing needs, and the counters.
+
+    :param seed: makes SIDs repeat from run to run; ``None`` picks a random key.
+    """
+
+    def __init__(self, seed: int | None = 0) -> None:
+        key = (
+            hashlib.blake2b(f"taskrouter-sandbox:{seed}".encode(), digest_size=16).hexdigest()
+            if seed is not None
+            else os.urandom(16).hex()
+        )
+        self.counters = Counters(sid_key=key)
+        self._key = bytes.fromhex(key)
+        self.workspaces: dict[str, WorkspaceRecord] = {}
+        self.activities: dict[str, ActivityRecord] = {}
+        self.workers: dict[str, WorkerRecord] = {}
+        self.task_queues: dict[str, TaskQueueRecord] = {}
+        self.workflows: dict[str, WorkflowRecord] = {}
+        self.task_channels: dict[str, TaskChannelRecord] = {}
+        self.worker_channels: dict[str, WorkerChannelRecord] = {}
+        self.tasks: dict[str, TaskRecord] = {}
+        self.reservations: dict[str, ReservationRecord] = {}
+        #: Per worker: the reservations still occupying them.
+        self.active: dict[str, set[str]] = {}
+        #: Per task: its reservations (any status), in creation order.
+        self.task_reservations: dict[str, list[str]] = {}
+        #: Workers who could take a task now (available activity, free capacity).
+        self.ready: set[str] = set()
+        # The open transaction: records' fields before their first change, additions,
+        # removals, and the counters at the start.
+        self._open = False
+        self._before: dict[int, tuple[Record, tuple[Any, ...]]] = {}
+        self._added: list[Record] = []
+        self._removed: list[Record] = []
+        self._counters_before = dataclasses.replace(self.counters)
+
+    def table(self, kind: str) -> dict[str, Any]:
+        """The table of ``kind`` (``"tasks"``, ``"workers"``, ...)."""
+        table: dict[str, Any] = getattr(self, kind)
+        return table
+
+    # -- identity ---------------------------------------------------------------------------
+
+    def new_sid(self, prefix: str) -> str:
+        """A fresh SID: ``prefix`` and 32 hex digits, never handed out before."""
+        self.counters.sids += 1
+        digest = hashlib.blake2b(
+            self.counters.sids.to_bytes(8, "big"), key=self._key, digest_size=16
+        ).hexdigest()
+        return prefix + digest
+
+    def next_seq(self) -> int:
+        """The next value of the ordering counter."""
+        self.counters.seq += 1
+        return self.counters.seq
+
+    # -- records ----------------------------------------------------------------------------
+
+    def add(self, record: _R) -> _R:
+        """Put a new record in its table (last in order)."""
+        self.counters.positions += 1
+        object.__setattr__(record, "position", self.counters.positions)
+        object.__setattr__(record, "live", True)
+        self.table(kind_of(record))[getattr(record, "sid")] = record  # noqa: B009
+        if self._open:
+            self._added.append(record)
+        return record
+
+    def remove(self, record: Record) -> None:
+        """Take a record out of its table."""
+        del self.table(kind_of(record))[getattr(record, "sid")]  # noqa: B009
+        if self._open:
+            self._removed.append(record)
+        object.__setattr__(record, "live", False)
+
+    def get(self, table: Mapping[str, _R], kind: str, workspace_sid: str, sid: str) -> _R:
+        """A record of the workspace, or :class:`NotFound` naming it."""
+        record = table.get(sid)
+        if record is None or getattr(record, "workspace_sid", workspace_sid) != workspace_sid:
+            raise NotFound(f"{kind} {sid} was not found in workspace {workspace_sid}")
+        return record
+
+    def workspace(self, sid: str) -> WorkspaceRecord:
+        record = self.workspaces.get(sid)
+        if record is None:
+            raise NotFound(f"workspace {sid} was not found")
+        return record
+
+    def records(self) -> Iterator[Record]:
+        """Every record, table by table, each table in order."""
+        for kind in KINDS:
+            yield from self.table(kind).values()
+
+    # -- transactions -----------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Start recording changes, so that they can be committed or rolled back."""
+        self._open = True
+        self._before = {}
+        self._added = []
+        self._removed = []
+        self._counters_before = dataclasses.replace(self.counters)
+        tracking(self._observe)
+
+    def _observe(self, record: Record) -> None:
+        key = id(record)
+        if key not in self._before:
+            fields = _PRIMARY[type(record)]
+            self._before[key] = (record, tuple(getattr(record, name) for name in fields))
+
+    def touched(self) -> bool:
+        """Whether the open transaction changed any record, table or counter."""
+        return bool(self._before or self._added or self._removed) or self.counted()
+
+    def counted(self) -> bool:
+        """Whether a counter moved in the open transaction."""
+        return self.counters != self._counters_before
+
+    def changes(self) -> Changes:
+        """The records to write and to delete for the open transaction so far."""
+        changes = Changes()
+        seen: set[int] = set()
+        for record in [*(r for r, _ in self._before.values()), *self._added]:
+            if id(record) in seen:
+                continue
+            seen.add(id(record))
+            if getattr(record, "live", False):
+                changes.written.append(record)
+        for record in self._removed:
+            if not getattr(record, "live", False):
+                changes.deleted.append((kind_of(record), getattr(record, "sid")))  # noqa: B009
+        return changes
+
+    def commit(self) -> None:
+        """End the transaction, keeping its changes."""
+        tracking(None)
+        self._open = False
+        self._before, self._added, self._removed = {}, [], []
+
+    def rollback(self) -> None:
+        """Put every record, table and counter back as it was at :meth:`begin`.
+
+        The indexes (``active``, ``task_reservations``, ``ready``, and the records'
+        derived fields) are not restored here: the engine rebuilds them.
+        """
+        tracking(None)
+        self._open = False
+        for record, values in self._before.values():
+            for name, value in zip(_PRIMARY[type(record)], values, strict=True):
+                object.__setattr__(record, name, value)
+        for record in reversed(self._added):
+            table = self.table(kind_of(record))
+            sid = getattr(record, "sid")  # noqa: B009
+            if table.get(sid) is record:
+                del table[sid]
+            object.__setattr__(record, "live", False)
+        touched = set()
+        for record in self._removed:
+            if any(record is added for added in self._added):
+                continue
+            object.__setattr__(record, "live", True)
+            kind = kind_of(record)
+            self.table(kind)[getattr(record, "sid")] = record  # noqa: B009
+            touched.add(kind)
+        for kind in touched:  # back in their places
+            table = self.table(kind)
+            ordered = sorted(table.values(), key=lambda r: r.position)
+            table.clear()
+            table.update((getattr(r, "sid"), r) for r in ordered)  # noqa: B009
+        self.counters = self._counters_before
+        self._before, self._added, self._removed = {}, [], []
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """Every record's stored fields and the counters, as JSON values, in order."""
+        return {
+            "counters": dataclasses.asdict(self.counters),
+            **{kind: [encode_record(r) for r in self.table(kind).values()] for kind in KINDS},
+        }
+
+    def restore(self, counters: Counters, records: list[tuple[str, int, Record]]) -> None:
+        """Replace everything with ``records`` (kind, position, record); indexes are cleared."""
+        self.counters = counters
+        self._key = bytes.fromhex(counters.sid_key)
+        for kind in KINDS:
+            self.table(kind).clear()
+        for kind, position, record in sorted(records, key=lambda item: item[1]):
+            object.__setattr__(record, "position", position)
+            object.__setattr__(record, "live", True)
+            self.table(kind)[getattr(record, "sid")] = record  # noqa: B009
+        self.active = {}
+        self.task_reservations = {}
+        self.ready = set()
