@@ -88,33 +88,38 @@ class Lifecycle(Part):
             },
         )
 
-    def set_task_status(self, task: TaskRecord, status: str, reason: str | None) -> None:
+    def check_task_status(self, task: TaskRecord, status: str) -> TaskStatus:
+        """The status ``status`` names, if the task may move to it now.
+
+        :raises InvalidArgument: for a status a task cannot be given by request.
+        :raises InvalidTransition: for a move its lifecycle does not have.
+        """
         try:
             new = TaskStatus(status)
         except ValueError:
+            new = TaskStatus.PENDING  # refused below, with the same message
+        if new not in _REQUESTABLE_TASK_STATUSES:
             raise InvalidArgument(
                 f"AssignmentStatus: expected canceled, wrapping or completed, got {status!r}"
-            ) from None
+            )
+        check_transition("task", task.sid, task.status, new)
+        return new
+
+    def set_task_status(self, task: TaskRecord, status: str, reason: str | None) -> None:
+        new = self.check_task_status(task, status)
         if new is TaskStatus.CANCELED:
-            check_transition("task", task.sid, task.status, new)
             self.cancel_task(task, reason or "canceled", description=f"Task {task.sid} canceled")
         elif new is TaskStatus.WRAPPING:
-            check_transition("task", task.sid, task.status, new)
             self.task_transition(task, new, "task.wrapup", f"Task {task.sid} wrapping")
             for reservation in self.engine.reservations_of_task(task.sid):
                 if reservation.status is ReservationStatus.ACCEPTED:
                     self.reservation_transition(reservation, ReservationStatus.WRAPPING)
-        elif new is TaskStatus.COMPLETED:
-            check_transition("task", task.sid, task.status, new)
+        else:
             task.reason = reason
             self.task_transition(task, new, "task.completed", f"Task {task.sid} completed")
             for reservation in self.engine.reservations_of_task(task.sid):
                 if reservation.status in (ReservationStatus.ACCEPTED, ReservationStatus.WRAPPING):
                     self.end_reservation(reservation, ReservationStatus.COMPLETED)
-        else:
-            raise InvalidArgument(
-                f"AssignmentStatus: expected canceled, wrapping or completed, got {status!r}"
-            )
 
     def task_transition(
         self, task: TaskRecord, new: TaskStatus, event_type: str | None, description: str = ""
@@ -372,6 +377,10 @@ class Lifecycle(Part):
         if match:
             self.routing.worker_changed(worker)
 
+
+_REQUESTABLE_TASK_STATUSES = frozenset(
+    {TaskStatus.CANCELED, TaskStatus.WRAPPING, TaskStatus.COMPLETED}
+)
 
 _RESERVATION_EVENTS = {
     ReservationStatus.ACCEPTED: ("reservation.accepted", "accepted"),

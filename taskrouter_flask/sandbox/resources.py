@@ -10,13 +10,23 @@ and lists.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from ..expressions import ExpressionError, compile_expression
 from ..workflow import Target, WorkflowConfiguration, WorkflowConfigurationError
+from .bounds import (
+    MAX_CHANNEL_CAPACITY,
+    MAX_PRIORITY,
+    MAX_RESERVATION_TIMEOUT,
+    MAX_RESERVED_WORKERS,
+    MAX_TASK_ATTRIBUTES,
+    MAX_TASK_TIMEOUT,
+    check_int,
+    check_json_value,
+    parse_json_object,
+)
 from .errors import InvalidArgument, PreconditionFailed
 from .part import Part
 from .scheduler import TaskTTL
@@ -38,16 +48,12 @@ __all__ = [
     "DEFAULT_CHANNELS",
     "DEFAULT_RESERVATION_TIMEOUT",
     "DEFAULT_TASK_TIMEOUT",
-    "MAX_RESERVATION_TIMEOUT",
-    "MAX_TASK_TIMEOUT",
     "Resources",
     "check_revision",
 ]
 
 DEFAULT_TASK_TIMEOUT = 86_400
-MAX_TASK_TIMEOUT = 1_209_600
 DEFAULT_RESERVATION_TIMEOUT = 120
-MAX_RESERVATION_TIMEOUT = 86_400
 DEFAULT_CHANNELS = ("default", "voice", "chat", "sms", "video", "email")
 
 
@@ -112,6 +118,7 @@ class Resources(Part):
     def update_workspace(self, /, sid: str, **changes: Any) -> WorkspaceRecord:
         """Change a workspace's settings."""
         workspace = self.engine.workspace(sid)
+        _known("workspace", changes, _WORKSPACE_CHANGES)
         for activity_key in ("default_activity_sid", "timeout_activity_sid"):
             if changes.get(activity_key) is not None:
                 self.engine.activity(sid, changes[activity_key])
@@ -271,6 +278,7 @@ class Resources(Part):
     ) -> TaskChannelRecord:
         """Rename a task channel or change its routing option."""
         channel = self.engine.task_channel(workspace_sid, sid)
+        _known("task channel", changes, _CHANNEL_CHANGES)
         if changes.get("friendly_name") is not None:
             _require_text("FriendlyName", changes["friendly_name"])
             channel.friendly_name = changes["friendly_name"]
@@ -344,12 +352,7 @@ class Resources(Part):
         channel = self.store.task_channels[record.task_channel_sid]
         fields.update({"TaskChannelSid": channel.sid, "TaskChannelUniqueName": channel.unique_name})
         if capacity is not None:
-            if (
-                isinstance(capacity, bool)
-                or not isinstance(capacity, int)
-                or not 0 <= capacity <= 50
-            ):
-                raise InvalidArgument(f"Capacity: expected 0 to 50, got {capacity!r}")
+            check_int("Capacity", capacity, 0, MAX_CHANNEL_CAPACITY)
             previous = record.configured_capacity
             record.configured_capacity = capacity
             self.engine.emit(
@@ -446,9 +449,14 @@ class Resources(Part):
         check_revision("worker", worker.sid, worker.revision, if_match)
         if friendly_name is not None:
             _require_text("FriendlyName", friendly_name)
+        new_attributes = _attributes(attributes) if attributes is not None else None
+        activity = (
+            self.engine.activity(workspace_sid, activity_sid) if activity_sid is not None else None
+        )
+        if friendly_name is not None:
             worker.friendly_name = friendly_name
-        if attributes is not None:
-            worker.attributes = _attributes(attributes)
+        if new_attributes is not None:
+            worker.attributes = new_attributes
             worker.revision += 1
             worker.date_updated = self.engine.now()
             self.routing.refresh_view(worker)
@@ -461,8 +469,7 @@ class Resources(Part):
                 sid,
                 self.wire.worker_fields(worker),
             )
-        if activity_sid is not None:
-            activity = self.engine.activity(workspace_sid, activity_sid)
+        if activity_sid is not None and activity is not None:
             # The new activity first, so a rejected task is not offered straight back.
             self.lifecycle.set_activity(worker, activity_sid)
             if reject_pending_reservations and not activity.available:
@@ -547,22 +554,32 @@ class Resources(Part):
     def update_task_queue(self, /, workspace_sid: str, sid: str, **changes: Any) -> TaskQueueRecord:
         """Change a queue; a new ``target_workers`` re-evaluates every worker."""
         queue = self.engine.task_queue(workspace_sid, sid)
+        _known("task queue", changes, _QUEUE_CHANGES)
         if changes.get("friendly_name") is not None:
             _require_text("FriendlyName", changes["friendly_name"])
-            queue.friendly_name = changes["friendly_name"]
         if changes.get("max_reserved_workers") is not None:
             _check_max_reserved(changes["max_reserved_workers"])
-            queue.max_reserved_workers = changes["max_reserved_workers"]
         if changes.get("task_order") is not None:
             _choice("TaskOrder", changes["task_order"], ("FIFO", "LIFO"))
+        for key in ("reservation_activity_sid", "assignment_activity_sid"):
+            if changes.get(key) is not None:
+                self.engine.activity(workspace_sid, changes[key])
+        target = None
+        if changes.get("target_workers") is not None:
+            target = _compile("TargetWorkers", changes["target_workers"])
+        # Everything checked: now the changes.
+        if changes.get("friendly_name") is not None:
+            queue.friendly_name = changes["friendly_name"]
+        if changes.get("max_reserved_workers") is not None:
+            queue.max_reserved_workers = changes["max_reserved_workers"]
+        if changes.get("task_order") is not None:
             queue.task_order = changes["task_order"]
             self.routing.resort(queue)
         for key in ("reservation_activity_sid", "assignment_activity_sid"):
             if changes.get(key) is not None:
-                self.engine.activity(workspace_sid, changes[key])
                 setattr(queue, key, changes[key])
-        if changes.get("target_workers") is not None:
-            queue.target = _compile("TargetWorkers", changes["target_workers"])
+        if target is not None:
+            queue.target = target
             queue.target_workers = changes["target_workers"]
             for worker in self.store.workers.values():
                 if worker.workspace_sid == workspace_sid:
@@ -661,17 +678,24 @@ class Resources(Part):
     def update_workflow(self, /, workspace_sid: str, sid: str, **changes: Any) -> WorkflowRecord:
         """Change a workflow; ``re_evaluate_tasks`` re-routes its pending tasks."""
         workflow = self.engine.workflow(workspace_sid, sid)
+        _known("workflow", changes, _WORKFLOW_CHANGES)
         if changes.get("friendly_name") is not None:
             _require_text("FriendlyName", changes["friendly_name"])
-            workflow.friendly_name = changes["friendly_name"]
+        configuration = None
         if changes.get("configuration") is not None:
-            workflow.configuration = self.configuration(workspace_sid, changes["configuration"])
-            workflow.document = workflow.configuration.to_json()
+            configuration = self.configuration(workspace_sid, changes["configuration"])
+        if changes.get("task_reservation_timeout") is not None:
+            _check_reservation_timeout(changes["task_reservation_timeout"])
+        # Everything checked: now the changes.
+        if changes.get("friendly_name") is not None:
+            workflow.friendly_name = changes["friendly_name"]
+        if configuration is not None:
+            workflow.configuration = configuration
+            workflow.document = configuration.to_json()
         for key in ("assignment_callback_url", "fallback_assignment_callback_url"):
             if changes.get(key) is not None:
                 setattr(workflow, key, changes[key])
         if changes.get("task_reservation_timeout") is not None:
-            _check_reservation_timeout(changes["task_reservation_timeout"])
             workflow.task_reservation_timeout = changes["task_reservation_timeout"]
         workflow.date_updated = self.engine.now()
         self.engine.emit(
@@ -743,14 +767,7 @@ class Resources(Part):
         if task_queue_sid is not None:
             self.engine.task_queue(workspace_sid, task_queue_sid)
         timeout = DEFAULT_TASK_TIMEOUT if timeout is None else timeout
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int)
-            or not 1 <= timeout <= MAX_TASK_TIMEOUT
-        ):
-            raise InvalidArgument(
-                f"Timeout: expected 1 to {MAX_TASK_TIMEOUT} seconds, got {timeout!r}"
-            )
+        check_int("Timeout", timeout, 1, MAX_TASK_TIMEOUT)
         priority = 0 if priority is None else priority
         _check_priority(priority)
         channel = self.engine.task_channel(workspace_sid, task_channel or "default")
@@ -805,13 +822,21 @@ class Resources(Part):
         """Change a task: attributes and priority re-route it; a status moves its lifecycle."""
         task = self.engine.task(workspace_sid, sid)
         check_revision("task", task.sid, task.revision, if_match)
-        if virtual_start_time is not None:
-            task.virtual_start_time = virtual_start_time
-        if task_channel is not None:
-            task.task_channel_sid = self.engine.task_channel(workspace_sid, task_channel).sid
+        channel = (
+            self.engine.task_channel(workspace_sid, task_channel)
+            if task_channel is not None
+            else None
+        )
         if priority is not None:
             _check_priority(priority)
         new_attributes = _attributes(attributes) if attributes is not None else None
+        if assignment_status is not None:
+            self.lifecycle.check_task_status(task, assignment_status)
+        # Everything checked: now the changes.
+        if virtual_start_time is not None:
+            task.virtual_start_time = virtual_start_time
+        if channel is not None:
+            task.task_channel_sid = channel.sid
         reroute = priority is not None or new_attributes is not None
         if reroute:
             # Out of the queue under the old key before the key (the priority) changes.
@@ -878,6 +903,49 @@ class Resources(Part):
 _FINAL_TASK = frozenset({TaskStatus.COMPLETED, TaskStatus.CANCELED})
 
 
+_WORKSPACE_CHANGES = frozenset(
+    {
+        "friendly_name",
+        "event_callback_url",
+        "events_filter",
+        "default_activity_sid",
+        "timeout_activity_sid",
+        "multi_task_enabled",
+        "prioritize_queue_order",
+    }
+)
+_QUEUE_CHANGES = frozenset(
+    {
+        "friendly_name",
+        "target_workers",
+        "max_reserved_workers",
+        "task_order",
+        "reservation_activity_sid",
+        "assignment_activity_sid",
+    }
+)
+_WORKFLOW_CHANGES = frozenset(
+    {
+        "friendly_name",
+        "configuration",
+        "assignment_callback_url",
+        "fallback_assignment_callback_url",
+        "task_reservation_timeout",
+        "re_evaluate_tasks",
+    }
+)
+_CHANNEL_CHANGES = frozenset({"friendly_name", "channel_optimized_routing"})
+
+
+def _known(kind: str, changes: Mapping[str, Any], known: frozenset[str]) -> None:
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise InvalidArgument(
+            f"cannot change {', '.join(unknown)} of a {kind};"
+            f" changeable: {', '.join(sorted(known))}"
+        )
+
+
 def _queues_of(config: WorkflowConfiguration) -> set[str]:
     queues = {t.queue for f in config.filters for t in f.targets if t.queue}
     if config.default_filter is not None and config.default_filter.queue:
@@ -886,24 +954,15 @@ def _queues_of(config: WorkflowConfiguration) -> set[str]:
 
 
 def _attributes(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    """Attributes as a new dict, checked against the bounds of :mod:`.bounds`."""
     if value is None:
         return {}
     if isinstance(value, str):
-        try:
-            value = json.loads(value, parse_constant=_no_constant)
-        except RecursionError as exc:
-            raise InvalidArgument("Attributes: expected a JSON object, nested too deeply") from exc
-        except ValueError as exc:
-            raise InvalidArgument(
-                f"Attributes: expected a JSON object, got invalid JSON ({exc})"
-            ) from exc
+        return parse_json_object("Attributes", value, max_chars=MAX_TASK_ATTRIBUTES)
     if not isinstance(value, Mapping):
         raise InvalidArgument("Attributes: expected a JSON object")
+    check_json_value("Attributes", value, max_chars=MAX_TASK_ATTRIBUTES)
     return dict(value)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _compile(parameter: str, text: str) -> Any:
@@ -924,29 +983,15 @@ def _choice(parameter: str, value: Any, choices: tuple[str, ...]) -> None:
 
 
 def _check_priority(priority: Any) -> None:
-    if (
-        isinstance(priority, bool)
-        or not isinstance(priority, int)
-        or not 0 <= priority <= 2**31 - 1
-    ):
-        raise InvalidArgument(f"Priority: expected a whole number from 0, got {priority!r}")
+    check_int("Priority", priority, 0, MAX_PRIORITY)
 
 
 def _check_max_reserved(value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 50:
-        raise InvalidArgument(f"MaxReservedWorkers: expected 1 to 50, got {value!r}")
+    check_int("MaxReservedWorkers", value, 1, MAX_RESERVED_WORKERS)
 
 
 def _check_reservation_timeout(value: Any) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not 1 <= value <= MAX_RESERVATION_TIMEOUT
-    ):
-        raise InvalidArgument(
-            f"TaskReservationTimeout: expected 1 to {MAX_RESERVATION_TIMEOUT} seconds,"
-            f" got {value!r}"
-        )
+    check_int("TaskReservationTimeout", value, 1, MAX_RESERVATION_TIMEOUT)
 
 
 def check_revision(kind: str, sid: str, revision: int, if_match: str | None) -> None:
