@@ -455,6 +455,7 @@ class Resources(Part):
         )
         if friendly_name is not None:
             worker.friendly_name = friendly_name
+            self.routing.refresh_view(worker)  # target expressions see worker.friendly_name
         if new_attributes is not None:
             worker.attributes = new_attributes
             worker.revision += 1
