@@ -6,8 +6,20 @@ import argparse
 import logging
 import threading
 from collections.abc import Sequence
+from datetime import timedelta
 
+from .bounds import EVENT_RETENTION_DAYS
 from .server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
+    if not 0 <= days <= 36_500:
+        raise argparse.ArgumentTypeError(f"expected 0 to 36500 days, got {days}")
+    return days
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
         " (default: in memory)",
     )
     parser.add_argument("--seed", type=int, help="make generated SIDs repeat from run to run")
+    parser.add_argument(
+        "--event-retention-days",
+        type=_days,
+        default=EVENT_RETENTION_DAYS,
+        metavar="DAYS",
+        help="keep events this many days, as Twilio does; 0 keeps every event"
+        " (default: %(default)s)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request and callback")
     return parser
 
@@ -62,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         port=args.port,
         data=args.data,
         seed=args.seed,
+        retention=timedelta(days=args.event_retention_days) if args.event_retention_days else None,
     )
     with sandbox:
         print(f"TaskRouter sandbox on {sandbox.base_url}", flush=True)

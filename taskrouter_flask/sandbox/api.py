@@ -699,16 +699,16 @@ def _list_events(call: _Call) -> Response:
             if param in params
         )
 
-    items = [event for event in engine.events_for(call.ws) if keep(event)]
+    items = [event for event in engine.events_for(call.ws, start, end) if keep(event)]
     items.reverse()  # newest first, as the API lists events
     return call.page(items, call.render.event, "events")
 
 
 @_handles("FetchEvent")
 def _fetch_event(call: _Call) -> Response:
-    for event in call.engine.events_for(call.ws):
-        if event.sid == call.path["Sid"]:
-            return _json(call.render.event(event))
+    event = call.engine.log.get(call.path["Sid"])
+    if event is not None and event.workspace_sid == call.ws:
+        return _json(call.render.event(event))
     raise NotFound(f"event {call.path['Sid']} was not found in workspace {call.ws}")
 
 

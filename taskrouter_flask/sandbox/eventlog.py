@@ -19,14 +19,16 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import overload
 
+from .bounds import EVENT_RETENTION_DAYS
 from .state import EventRecord
 
 __all__ = ["DEFAULT_RETENTION", "EventLog"]
 
-#: How long events stay readable. Twilio's Event resource lists the past 30 days of events.
-DEFAULT_RETENTION = timedelta(days=30)
+#: How long events stay readable: Twilio keeps a workspace's events for 30 days.
+DEFAULT_RETENTION = timedelta(days=EVENT_RETENTION_DAYS)
 
 _QUEUE_ENTRY = ("task-queue.entered", "task-queue.moved")
+_ACTIVITY_CHANGE = ("worker.created", "worker.activity.update")
 
 
 def _timestamp(event: EventRecord) -> datetime:
@@ -47,6 +49,8 @@ class EventLog(Sequence[EventRecord]):
         self._by_workspace: defaultdict[str, list[EventRecord]] = defaultdict(list)
         #: Per task: its queue entries (timestamp, queue SID), oldest first.
         self._entries: defaultdict[str, list[tuple[datetime, str]]] = defaultdict(list)
+        #: Per worker: the activity they were put in (timestamp, activity SID), oldest first.
+        self._activities: defaultdict[str, list[tuple[datetime, str]]] = defaultdict(list)
         self._staged = 0
 
     # -- the sequence ----------------------------------------------------------------------
@@ -81,6 +85,10 @@ class EventLog(Sequence[EventRecord]):
             task_sid = event.fields.get("TaskSid")
             if task_sid:
                 self._entries[task_sid].append((event.timestamp, event.resource_sid))
+        elif event.type in _ACTIVITY_CHANGE:
+            activity_sid = event.fields.get("WorkerActivitySid")
+            if activity_sid:
+                self._activities[event.resource_sid].append((event.timestamp, activity_sid))
 
     def staged(self) -> list[EventRecord]:
         """The events added since the last commit, oldest first."""
@@ -118,6 +126,10 @@ class EventLog(Sequence[EventRecord]):
                 entries = self._entries.get(event.fields.get("TaskSid", ""))
                 if entries:
                     entries.pop()
+            elif event.type in _ACTIVITY_CHANGE and event.fields.get("WorkerActivitySid"):
+                changes = self._activities.get(event.resource_sid)
+                if changes:
+                    changes.pop()
         self._staged = 0
 
     def trim(self, now: datetime) -> list[EventRecord]:
@@ -136,12 +148,19 @@ class EventLog(Sequence[EventRecord]):
             del events[: bisect.bisect_left(events, cutoff, key=_timestamp)]
             if not events:
                 del self._by_workspace[workspace_sid]
-        for task_sid in {e.fields.get("TaskSid", "") for e in dropped if e.type in _QUEUE_ENTRY}:
-            entries = self._entries.get(task_sid)
-            if entries is not None:
-                del entries[: bisect.bisect_left(entries, (cutoff, ""))]
-                if not entries:
-                    del self._entries[task_sid]
+        for index, keys in (
+            (
+                self._entries,
+                {e.fields.get("TaskSid", "") for e in dropped if e.type in _QUEUE_ENTRY},
+            ),
+            (self._activities, {e.resource_sid for e in dropped if e.type in _ACTIVITY_CHANGE}),
+        ):
+            for key in keys:
+                entries = index.get(key)
+                if entries is not None:
+                    del entries[: bisect.bisect_left(entries, (cutoff, ""))]
+                    if not entries:
+                        del index[key]
         return dropped
 
     # -- reading ----------------------------------------------------------------------------
@@ -163,11 +182,11 @@ class EventLog(Sequence[EventRecord]):
 
     def queue_entry_before(self, task_sid: str, moment: datetime) -> tuple[datetime, str] | None:
         """The task's last entry into a queue at or before ``moment``: (when, queue SID)."""
-        entries = self._entries.get(task_sid)
-        if not entries:
-            return None
-        index = bisect.bisect_right(entries, moment, key=_first)
-        return entries[index - 1] if index else None
+        return _last_before(self._entries.get(task_sid), moment)
+
+    def activity_before(self, worker_sid: str, moment: datetime) -> tuple[datetime, str] | None:
+        """The worker's last activity change at or before ``moment``: (when, activity SID)."""
+        return _last_before(self._activities.get(worker_sid), moment)
 
     # -- persistence ------------------------------------------------------------------------
 
@@ -181,6 +200,7 @@ class EventLog(Sequence[EventRecord]):
         self._by_sid = {}
         self._by_workspace = defaultdict(list)
         self._entries = defaultdict(list)
+        self._activities = defaultdict(list)
         self._staged = 0
         for event in events:
             self._events.append(event)
@@ -189,3 +209,12 @@ class EventLog(Sequence[EventRecord]):
 
 def _first(entry: tuple[datetime, str]) -> datetime:
     return entry[0]
+
+
+def _last_before(
+    entries: list[tuple[datetime, str]] | None, moment: datetime
+) -> tuple[datetime, str] | None:
+    if not entries:
+        return None
+    index = bisect.bisect_right(entries, moment, key=_first)
+    return entries[index - 1] if index else None

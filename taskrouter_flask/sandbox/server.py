@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from .api import SandboxService, create_app
 from .callbacks import CallbackSender
 from .clock import Clock, ManualClock, SystemClock
 from .engine import Engine
+from .eventlog import DEFAULT_RETENTION
 from .journal import Journal
 
 __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "Sandbox"]
@@ -48,6 +50,8 @@ class Sandbox:
     :param clock: a :class:`ManualClock` to drive time by hand (tests), else real time.
     :param data: a SQLite file to keep state in across restarts.
     :param tick: seconds between runs of due timers, with a real clock.
+    :param retention: how long events are kept (Twilio keeps them 30 days); ``None``
+        keeps every event.
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class Sandbox:
         seed: int | None = None,
         tick: float = 0.05,
         assignment_timeout: float = 5.0,
+        retention: timedelta | None = DEFAULT_RETENTION,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -70,6 +75,7 @@ class Sandbox:
         self.clock = clock or SystemClock()
         self.data = Path(data) if data is not None else None
         self.tick = tick
+        self.retention = retention
         self.journal = Journal(self.data) if self.data is not None else None
         self.engine = self._load_engine(seed)
         self.service = SandboxService(self.engine, account_sid, auth_token)
@@ -86,13 +92,15 @@ class Sandbox:
 
     def _load_engine(self, seed: int | None) -> Engine:
         journal = self.journal
-        if journal is None:
-            return Engine(self.clock, account_sid=self.account_sid, seed=seed)
-        if journal.empty:
-            engine = Engine(self.clock, account_sid=self.account_sid, seed=seed)
+        if journal is None or journal.empty:
+            engine = Engine(
+                self.clock, account_sid=self.account_sid, seed=seed, retention=self.retention
+            )
+            if journal is None:
+                return engine
             journal.initialize(engine)
         else:
-            engine = journal.load(clock=self.clock)
+            engine = journal.load(clock=self.clock, retention=self.retention)
             log.info("sandbox state loaded from %s", self.data)
         engine.committers.append(journal.write)
         return engine

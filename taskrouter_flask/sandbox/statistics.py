@@ -401,16 +401,11 @@ def _task_cumulative(
     accepted: list[int] = []
     canceled: list[int] = []
     in_queue: list[int] = []
-    entered_at: dict[str, tuple[str, datetime]] = {}
     entry_kind = _QUEUE_ENTRY if scope and scope[0] == "TaskQueueSid" else ("workflow.entered",)
-    for event in engine.events_for(workspace_sid):
+    for event in engine.events_for(workspace_sid, window.start, window.end):
         fields = event.fields
         task_sid = fields.get("TaskSid")
         if task_sid is None:
-            continue
-        if event.type in _QUEUE_ENTRY:
-            entered_at[task_sid] = (fields.get("TaskQueueSid", ""), event.timestamp)
-        if event.timestamp not in window:
             continue
         if channel_sid is not None and fields.get("TaskChannelSid") != channel_sid:
             continue
@@ -424,7 +419,10 @@ def _task_cumulative(
             tasks["tasks_entered"].add(task_sid)
         if event.type == "reservation.accepted":
             accepted.append(_age(event))
-            queue_sid, since = entered_at.get(task_sid, ("", event.timestamp))
+            since, queue_sid = engine.log.queue_entry_before(task_sid, event.timestamp) or (
+                event.timestamp,
+                "",
+            )
             if queue_sid == fields.get("TaskQueueSid"):
                 in_queue.append(max(0, int((event.timestamp - since).total_seconds())))
         elif event.type == "task.canceled":
@@ -466,9 +464,9 @@ def _reservation_counts(
     worker_sids: set[str] | None,
 ) -> Stats:
     counts: Counter[str] = Counter()
-    for event in engine.events_for(workspace_sid):
+    for event in engine.events_for(workspace_sid, window.start, window.end):
         key = _RESERVATION_COUNTS.get(event.type)
-        if key is None or event.timestamp not in window:
+        if key is None:
             continue
         if channel_sid is not None and event.fields.get("TaskChannelSid") != channel_sid:
             continue
@@ -492,24 +490,24 @@ def _activity_durations(
         if end > begin:
             spent[activity_sid][worker_sid] += (end - begin).total_seconds()
 
-    last_change: dict[str, tuple[datetime, str]] = {}
-    for event in engine.events_for(workspace_sid):
+    # Every stint that ends at or after the window's start: closed by a change or a deletion
+    # from then on (the log's index says where a deleted worker's last stint began).
+    for event in engine.events_for(workspace_sid, window.start):
         worker_sid = event.fields.get("WorkerSid")
         if worker_sid is None or event.resource_type != "Worker":
             continue
-        if event.type == "worker.created":
-            last_change[worker_sid] = (event.timestamp, event.fields["WorkerActivitySid"])
-        elif event.type == "worker.activity.update":
+        if event.type == "worker.activity.update":
             stint(
                 worker_sid,
                 event.fields["WorkerPreviousActivitySid"],
                 event.timestamp - timedelta(seconds=_time_in_previous(event)),
                 event.timestamp,
             )
-            last_change[worker_sid] = (event.timestamp, event.fields["WorkerActivitySid"])
-        elif event.type == "worker.deleted" and worker_sid in last_change:
-            since, activity_sid = last_change.pop(worker_sid)
-            stint(worker_sid, activity_sid, since, event.timestamp)
+        elif event.type == "worker.deleted":
+            last = engine.log.activity_before(worker_sid, event.timestamp)
+            if last is not None:
+                since, activity_sid = last
+                stint(worker_sid, activity_sid, since, event.timestamp)
     for worker in _all_workers(engine, workspace_sid):
         stint(worker.sid, worker.activity_sid, worker.date_status_changed, now)
     rows = []

@@ -1,0 +1,76 @@
+"""The engine's parts keep to their side: pure, and none reaches into another's private state."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import taskrouter_flask.sandbox as sandbox_package
+
+#: The engine and every part of it: no Flask, no HTTP, no threads of their own, no files.
+ENGINE_MODULES = [
+    "bounds",
+    "clock",
+    "codec",
+    "engine",
+    "errors",
+    "eventlog",
+    "lifecycle",
+    "part",
+    "resources",
+    "routing",
+    "scheduler",
+    "state",
+    "statistics",
+    "store",
+    "wire",
+]
+#: What an engine module may not bring in, even indirectly.
+FORBIDDEN = ("flask", "werkzeug", "requests", "sqlite3", "socket", "http.client")
+SANDBOX = Path(sandbox_package.__file__).parent
+
+
+def test_every_module_of_the_sandbox_is_classified() -> None:
+    """A new module must say whether it is part of the pure engine (and be tested as such)."""
+    outside = {
+        "__init__",
+        "__main__",
+        "api",
+        "callbacks",
+        "journal",
+        "render",
+        "server",
+        "snapshot",
+    }
+    found = {path.stem for path in SANDBOX.glob("*.py")}
+    assert found - outside == set(ENGINE_MODULES)
+
+
+@pytest.mark.parametrize("module", ENGINE_MODULES)
+def test_engine_module_is_pure(module: str) -> None:
+    code = (
+        f"import sys, taskrouter_flask.sandbox.{module};"
+        f" bad = [m for m in {FORBIDDEN!r} if m in sys.modules];"
+        " print(', '.join(bad)); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, f"{module} imports {result.stdout.strip()}{result.stderr}"
+
+
+@pytest.mark.parametrize("module", ENGINE_MODULES)
+def test_no_module_touches_another_objects_private_state(module: str) -> None:
+    """``x._name`` is allowed only on ``self`` (and ``cls``): parts talk through public names."""
+    tree = ast.parse((SANDBOX / f"{module}.py").read_text())
+    offenders = [
+        f"line {node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+    ]
+    assert offenders == []
