@@ -76,6 +76,7 @@ _BOOL = {
     "BeepOnCustomerEntrance",
     "Record",
     "HasAddons",
+    "ReEvaluateTasks",
 }
 _BOOL_OR_TEXT = {"Beep", "ConferenceRecord"}
 #: Whole-number parameters and their ranges are :data:`bounds.PARAMETER_RANGES`. These are
@@ -672,36 +673,50 @@ def _list_events(call: _Call) -> Response:
             start = end - timedelta(minutes=minutes)
         except OverflowError:
             raise InvalidArgument(f"Minutes: {minutes} reaches before the year 1") from None
-    fields = {
-        "TaskSid": "TaskSid",
-        "WorkerSid": "WorkerSid",
-        "ReservationSid": "ReservationSid",
-        "TaskQueueSid": "TaskQueueSid",
-        "WorkflowSid": "WorkflowSid",
-    }
     wanted_types = set(str(params["EventType"]).split(",")) if "EventType" in params else None
+    filters = [name for name in _EVENT_FILTERS if name in params]
 
     def keep(event: EventRecord) -> bool:
-        if not start <= event.timestamp <= end:
-            return False
         if wanted_types is not None and event.type not in wanted_types:
             return False
         if "Sid" in params and event.sid != params["Sid"]:
             return False
-        if "TaskChannel" in params and params["TaskChannel"] not in (
-            event.fields.get("TaskChannelSid"),
-            event.fields.get("TaskChannelUniqueName"),
-        ):
+        if "TaskChannel" in params and params["TaskChannel"] not in _channels_of(event):
             return False
         return all(
-            event.fields.get(field_name) == params[param] or event.resource_sid == params[param]
-            for param, field_name in fields.items()
-            if param in params
+            params[name] == event.resource_sid or params[name] in _EVENT_FILTERS[name](event)
+            for name in filters
         )
 
     items = [event for event in engine.events_for(call.ws, start, end) if keep(event)]
     items.reverse()  # newest first, as the API lists events
     return call.page(items, call.render.event, "events")
+
+
+def _channels_of(event: EventRecord) -> tuple[str | None, ...]:
+    if event.task is not None:
+        return (event.task.channel_sid, event.task.channel_unique_name)
+    if event.channel is not None:
+        return (event.channel.sid, event.channel.unique_name)
+    if event.capacity is not None:
+        return (event.capacity.channel_sid, event.capacity.channel_unique_name)
+    return ()
+
+
+#: The Events list's SID filters: an event matches when it names the SID (or is about it).
+_EVENT_FILTERS: dict[str, Callable[[EventRecord], tuple[str | None, ...]]] = {
+    "TaskSid": lambda e: (e.task.sid if e.task else None,),
+    "WorkerSid": lambda e: (e.worker.sid if e.worker else None,),
+    "ReservationSid": lambda e: (e.reservation_sid,),
+    "TaskQueueSid": lambda e: (
+        e.task.queue_sid if e.task else None,
+        e.queue.sid if e.queue else None,
+    ),
+    "WorkflowSid": lambda e: (
+        e.task.workflow_sid if e.task else None,
+        e.workflow.sid if e.workflow else None,
+    ),
+}
 
 
 @_handles("FetchEvent")

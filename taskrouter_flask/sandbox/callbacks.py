@@ -29,6 +29,7 @@ import requests
 from ..signature import SIGNATURE_HEADER, compute_signature
 from .errors import EngineError, InvalidTransition
 from .state import EventRecord
+from .wire import event_fields
 
 __all__ = ["CallbackSender", "Delivery"]
 
@@ -107,7 +108,7 @@ class CallbackSender:
             self._track(+1)
             self._events.put((url, _event_params(event)))
         if event.type == "reservation.created":
-            task = self.engine.tasks.get(event.fields.get("TaskSid", ""))
+            task = self.engine.tasks.get(event.task.sid) if event.task is not None else None
             workflow = self.engine.workflows.get(task.workflow_sid or "") if task else None
             if workflow is not None and workflow.assignment_callback_url:
                 urls = [workflow.assignment_callback_url]
@@ -241,7 +242,7 @@ def _wanted(events_filter: str | None, event_type: str) -> bool:
 def _event_params(event: EventRecord) -> dict[str, str]:
     stamp = event.timestamp.timestamp()
     return {
-        **event.fields,
+        **event_fields(event),
         "Sid": event.sid,
         "EventType": event.type,
         "EventDescription": event.description,
@@ -269,7 +270,8 @@ _ASSIGNMENT_FIELDS = (
 
 
 def _assignment_params(event: EventRecord) -> dict[str, str]:
-    params = {name: event.fields[name] for name in _ASSIGNMENT_FIELDS if name in event.fields}
+    fields = event_fields(event)
+    params = {name: fields[name] for name in _ASSIGNMENT_FIELDS if name in fields}
     params["ReservationSid"] = event.resource_sid
     params["Timestamp"] = str(int(event.timestamp.timestamp()))
     return params

@@ -21,17 +21,25 @@ from typing import Any
 from ..expressions import compile_expression
 from ..workflow import WorkflowConfiguration
 from .state import (
+    ActivityChange,
+    ActivityFacts,
     ActivityRecord,
+    CapacityFacts,
+    ChannelFacts,
     EventRecord,
+    QueueFacts,
     Record,
     ReservationRecord,
     ReservationStatus,
     TaskChannelRecord,
+    TaskFacts,
     TaskQueueRecord,
     TaskRecord,
     TaskStatus,
     WorkerChannelRecord,
+    WorkerFacts,
     WorkerRecord,
+    WorkflowFacts,
     WorkflowRecord,
     WorkspaceRecord,
 )
@@ -152,29 +160,50 @@ def decode_record(kind: str, data: Mapping[str, Any]) -> Record:
     return record_type(**values)
 
 
+_FACTS: dict[str, type[Any]] = {
+    "task": TaskFacts,
+    "worker": WorkerFacts,
+    "activity": ActivityFacts,
+    "channel": ChannelFacts,
+    "queue": QueueFacts,
+    "workflow": WorkflowFacts,
+    "capacity": CapacityFacts,
+    "change": ActivityChange,
+}
+_FACT_FIELDS = {
+    name: tuple(f.name for f in dataclasses.fields(kind)) for name, kind in _FACTS.items()
+}
+_EVENT_TEXT = (
+    "sid",
+    "workspace_sid",
+    "type",
+    "description",
+    "resource_type",
+    "resource_sid",
+    "account_sid",
+    "workspace_name",
+    "reservation_sid",
+    "filter_name",
+)
+
+
 def encode_event(event: EventRecord) -> dict[str, Any]:
-    """An event as JSON values."""
-    return {
-        "sid": event.sid,
-        "workspace_sid": event.workspace_sid,
-        "type": event.type,
-        "description": event.description,
-        "resource_type": event.resource_type,
-        "resource_sid": event.resource_sid,
-        "timestamp": event.timestamp.isoformat(),
-        "fields": event.fields,
-    }
+    """An event as JSON values; facts it does not carry are left out."""
+    data: dict[str, Any] = {name: getattr(event, name) for name in _EVENT_TEXT}
+    data["timestamp"] = event.timestamp.isoformat()
+    for name, fields in _FACT_FIELDS.items():
+        facts = getattr(event, name)
+        if facts is not None:
+            data[name] = {field: getattr(facts, field) for field in fields}
+    return data
 
 
 def decode_event(data: Mapping[str, Any]) -> EventRecord:
     """An event from :func:`encode_event`'s output."""
-    return EventRecord(
-        sid=data["sid"],
-        workspace_sid=data["workspace_sid"],
-        type=data["type"],
-        description=data["description"],
-        resource_type=data["resource_type"],
-        resource_sid=data["resource_sid"],
-        timestamp=datetime.fromisoformat(data["timestamp"]),
-        fields=dict(data["fields"]),
-    )
+    values: dict[str, Any] = {name: data.get(name) for name in _EVENT_TEXT}
+    values["timestamp"] = datetime.fromisoformat(data["timestamp"])
+    for name, kind in _FACTS.items():
+        facts = data.get(name)
+        if facts is not None:
+            values[name] = kind(**facts)
+    return EventRecord(**values)

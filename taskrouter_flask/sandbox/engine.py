@@ -10,7 +10,7 @@ No HTTP, no threads, no wall clock: time comes from the injected clock.
 * :class:`~.resources.Resources` — create/update/delete of every resource, validated;
 * :class:`~.routing.Routing` — workflow filters and targets, queue order, candidates;
 * :class:`~.lifecycle.Lifecycle` — reservations and task statuses;
-* :class:`~.wire.Wire` — the CamelCase fields events carry.
+* :class:`~.facts.Facts` — what an event records about each resource, typed.
 
 Every command is atomic. It runs in a :meth:`Engine.transaction`: if it
 raises, every record, timer, counter and event goes back to what it was and
@@ -59,7 +59,7 @@ Readings of TaskRouter where its documentation leaves a gap:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -68,6 +68,7 @@ from .clock import Clock, ManualClock
 from .codec import encode_event
 from .errors import InvalidArgument, NotFound
 from .eventlog import DEFAULT_RETENTION, EventLog
+from .facts import Facts
 from .lifecycle import MAX_REJECTIONS, Lifecycle
 from .resources import Resources
 from .routing import Routing
@@ -88,7 +89,6 @@ from .state import (
     WorkspaceRecord,
 )
 from .store import Counters, Store
-from .wire import Wire
 
 __all__ = ["MAX_REJECTIONS", "Commit", "Engine"]
 
@@ -181,10 +181,10 @@ class Engine:
         self.resources = Resources(self)
         self.routing = Routing(self)
         self.lifecycle = Lifecycle(self)
-        self.wire = Wire(self)
-        for part in (self.resources, self.routing, self.lifecycle, self.wire):
+        self.facts = Facts(self)
+        for part in (self.resources, self.routing, self.lifecycle, self.facts):
             part.resources, part.routing = self.resources, self.routing
-            part.lifecycle, part.wire = self.lifecycle, self.wire
+            part.lifecycle, part.facts = self.lifecycle, self.facts
         self._depth = 0
 
     # -- the tables, for reading --------------------------------------------------------------
@@ -354,9 +354,13 @@ class Engine:
         description: str,
         resource_type: str,
         resource_sid: str,
-        fields: Mapping[str, str],
+        **facts: Any,
     ) -> EventRecord:
-        """Record an event of the current command."""
+        """Record an event of the current command.
+
+        :param facts: the typed facts of :class:`~.state.EventRecord` (``task=``,
+            ``worker=``, ``reservation_sid=``, ...).
+        """
         workspace = self.store.workspaces.get(workspace_sid)
         event = EventRecord(
             sid=self.store.new_sid("EV"),
@@ -366,12 +370,9 @@ class Engine:
             resource_type=resource_type,
             resource_sid=resource_sid,
             timestamp=self.now(),
-            fields={
-                "AccountSid": self.account_sid,
-                "WorkspaceSid": workspace_sid,
-                "WorkspaceName": workspace.friendly_name if workspace else "",
-                **fields,
-            },
+            account_sid=self.account_sid,
+            workspace_name=workspace.friendly_name if workspace else "",
+            **facts,
         )
         self.log.append(event)
         return event

@@ -81,14 +81,10 @@ class EventLog(Sequence[EventRecord]):
     def _index(self, event: EventRecord) -> None:
         self._by_sid[event.sid] = event
         self._by_workspace[event.workspace_sid].append(event)
-        if event.type in _QUEUE_ENTRY:
-            task_sid = event.fields.get("TaskSid")
-            if task_sid:
-                self._entries[task_sid].append((event.timestamp, event.resource_sid))
-        elif event.type in _ACTIVITY_CHANGE:
-            activity_sid = event.fields.get("WorkerActivitySid")
-            if activity_sid:
-                self._activities[event.resource_sid].append((event.timestamp, activity_sid))
+        if event.type in _QUEUE_ENTRY and event.task is not None:
+            self._entries[event.task.sid].append((event.timestamp, event.resource_sid))
+        elif event.type in _ACTIVITY_CHANGE and event.worker is not None:
+            self._activities[event.worker.sid].append((event.timestamp, event.worker.activity_sid))
 
     def staged(self) -> list[EventRecord]:
         """The events added since the last commit, oldest first."""
@@ -122,14 +118,10 @@ class EventLog(Sequence[EventRecord]):
             event = self._events.pop()
             del self._by_sid[event.sid]
             self._by_workspace[event.workspace_sid].pop()
-            if event.type in _QUEUE_ENTRY:
-                entries = self._entries.get(event.fields.get("TaskSid", ""))
-                if entries:
-                    entries.pop()
-            elif event.type in _ACTIVITY_CHANGE and event.fields.get("WorkerActivitySid"):
-                changes = self._activities.get(event.resource_sid)
-                if changes:
-                    changes.pop()
+            if event.type in _QUEUE_ENTRY and event.task is not None:
+                self._entries[event.task.sid].pop()
+            elif event.type in _ACTIVITY_CHANGE and event.worker is not None:
+                self._activities[event.worker.sid].pop()
         self._staged = 0
 
     def trim(self, now: datetime) -> list[EventRecord]:
@@ -149,11 +141,11 @@ class EventLog(Sequence[EventRecord]):
             if not events:
                 del self._by_workspace[workspace_sid]
         for index, keys in (
+            (self._entries, {e.task.sid for e in dropped if e.type in _QUEUE_ENTRY and e.task}),
             (
-                self._entries,
-                {e.fields.get("TaskSid", "") for e in dropped if e.type in _QUEUE_ENTRY},
+                self._activities,
+                {e.worker.sid for e in dropped if e.type in _ACTIVITY_CHANGE and e.worker},
             ),
-            (self._activities, {e.resource_sid for e in dropped if e.type in _ACTIVITY_CHANGE}),
         ):
             for key in keys:
                 entries = index.get(key)

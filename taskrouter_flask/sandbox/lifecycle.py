@@ -18,6 +18,7 @@ from .part import Part
 from .resources import DEFAULT_RESERVATION_TIMEOUT, check_revision
 from .scheduler import ReservationTimeout
 from .state import (
+    ActivityChange,
     ReservationRecord,
     ReservationStatus,
     TaskQueueRecord,
@@ -44,12 +45,6 @@ class Lifecycle(Part):
     def reservation_event(self, reservation: ReservationRecord, event_type: str, text: str) -> None:
         task = self.store.tasks[reservation.task_sid]
         worker = self.store.workers.get(reservation.worker_sid)
-        fields = self.wire.task_fields(task)
-        fields["TaskQueueSid"] = reservation.task_queue_sid
-        fields["TaskQueueName"] = self.store.task_queues[reservation.task_queue_sid].friendly_name
-        fields["ReservationSid"] = reservation.sid
-        if worker is not None:
-            fields.update(self.wire.worker_fields(worker))
         name = worker.friendly_name if worker else reservation.worker_sid
         self.engine.emit(
             reservation.workspace_sid,
@@ -57,7 +52,9 @@ class Lifecycle(Part):
             f"Reservation {reservation.sid} {text} by worker {name}",
             "Reservation",
             reservation.sid,
-            fields,
+            task=self.facts.task(task, queue_sid=reservation.task_queue_sid),
+            reservation_sid=reservation.sid,
+            worker=self.facts.worker(worker) if worker is not None else None,
         )
 
     def set_activity(self, worker: WorkerRecord, activity_sid: str) -> None:
@@ -80,12 +77,8 @@ class Lifecycle(Part):
             f"Worker {worker.friendly_name} updated to {activity.friendly_name} Activity",
             "Worker",
             worker.sid,
-            {
-                **self.wire.worker_fields(worker),
-                "WorkerPreviousActivitySid": previous.sid,
-                "WorkerTimeInPreviousActivity": str(int(elapsed.total_seconds())),
-                "WorkerTimeInPreviousActivityMs": str(int(elapsed.total_seconds() * 1000)),
-            },
+            worker=self.facts.worker(worker),
+            change=ActivityChange(previous.sid, int(elapsed.total_seconds() * 1000)),
         )
 
     def check_task_status(self, task: TaskRecord, status: str) -> TaskStatus:
@@ -135,7 +128,7 @@ class Lifecycle(Part):
                 description,
                 "Task",
                 task.sid,
-                self.wire.task_fields(task),
+                task=self.facts.task(task),
             )
 
     def cancel_task(self, task: TaskRecord, reason: str, *, description: str) -> None:

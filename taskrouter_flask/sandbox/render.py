@@ -25,6 +25,7 @@ from .state import (
     WorkflowRecord,
     WorkspaceRecord,
 )
+from .wire import event_fields
 
 __all__ = ["Renderer", "iso"]
 
@@ -299,8 +300,9 @@ class Renderer:
         }
         collection = collections.get(record.resource_type)
         if record.resource_type == "Reservation":
-            resource_url = f"{ws}/Tasks/{record.fields.get('TaskSid')}/Reservations/" + (
-                record.resource_sid
+            resource_url = (
+                f"{ws}/Tasks/{record.task.sid if record.task else None}/Reservations/"
+                + (record.resource_sid)
             )
         elif collection:
             resource_url = f"{ws}/{collection}/{record.resource_sid}"
@@ -313,7 +315,7 @@ class Renderer:
             "actor_type": "workspace",
             "actor_url": ws,
             "description": record.description,
-            "event_data": _event_data(record.fields),
+            "event_data": _event_data(event_fields(record)),
             "event_date": iso(stamp),
             "event_date_ms": int(stamp.timestamp() * 1000),
             "event_type": record.type,

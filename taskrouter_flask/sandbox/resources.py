@@ -102,7 +102,6 @@ class Resources(Part):
             f"Workspace {workspace.friendly_name} created",
             "Workspace",
             workspace.sid,
-            {},
         )
         if template == "FIFO":
             queue = self.create_task_queue(
@@ -136,7 +135,6 @@ class Resources(Part):
             f"Workspace {workspace.friendly_name} updated",
             "Workspace",
             sid,
-            {},
         )
         return workspace
 
@@ -149,7 +147,6 @@ class Resources(Part):
             f"Workspace {workspace.friendly_name} deleted",
             "Workspace",
             sid,
-            {},
         )
         for table in (
             self.store.activities,
@@ -188,7 +185,7 @@ class Resources(Part):
             f"Activity {friendly_name} created",
             "Activity",
             activity.sid,
-            self.wire.activity_fields(activity),
+            activity=self.facts.activity(activity),
         )
         return activity
 
@@ -210,7 +207,7 @@ class Resources(Part):
             f"Activity {activity.friendly_name} updated",
             "Activity",
             sid,
-            self.wire.activity_fields(activity),
+            activity=self.facts.activity(activity),
         )
         return activity
 
@@ -229,7 +226,7 @@ class Resources(Part):
             f"Activity {activity.friendly_name} deleted",
             "Activity",
             sid,
-            self.wire.activity_fields(activity),
+            activity=self.facts.activity(activity),
         )
 
     def create_task_channel(
@@ -269,7 +266,7 @@ class Resources(Part):
             f"TaskChannel {unique_name} created",
             "TaskChannel",
             channel.sid,
-            self.wire.channel_fields(channel),
+            channel=self.facts.channel(channel),
         )
         return channel
 
@@ -291,7 +288,7 @@ class Resources(Part):
             f"TaskChannel {channel.unique_name} updated",
             "TaskChannel",
             channel.sid,
-            self.wire.channel_fields(channel),
+            channel=self.facts.channel(channel),
         )
         return channel
 
@@ -318,7 +315,7 @@ class Resources(Part):
             f"TaskChannel {channel.unique_name} deleted",
             "TaskChannel",
             channel.sid,
-            self.wire.channel_fields(channel),
+            channel=self.facts.channel(channel),
         )
 
     def add_worker_channel(self, worker: WorkerRecord, channel: TaskChannelRecord) -> None:
@@ -348,9 +345,9 @@ class Resources(Part):
         """Change a worker's capacity on one channel (multitasking workspaces)."""
         record = self.engine.worker_channel(workspace_sid, worker_sid, sid)
         worker = self.engine.worker(workspace_sid, worker_sid)
-        fields = self.wire.worker_fields(worker)
-        channel = self.store.task_channels[record.task_channel_sid]
-        fields.update({"TaskChannelSid": channel.sid, "TaskChannelUniqueName": channel.unique_name})
+        if capacity is not None:
+            check_int("Capacity", capacity, 0, MAX_CHANNEL_CAPACITY)
+        facts = self.facts.worker(worker)
         if capacity is not None:
             check_int("Capacity", capacity, 0, MAX_CHANNEL_CAPACITY)
             previous = record.configured_capacity
@@ -361,11 +358,8 @@ class Resources(Part):
                 f"Worker {worker.friendly_name} capacity updated",
                 "Worker",
                 worker.sid,
-                {
-                    **fields,
-                    **self.wire.capacity_fields(record),
-                    "WorkerChannelPreviousCapacity": str(previous),
-                },
+                worker=facts,
+                capacity=self.facts.capacity(record, previous=previous),
             )
         if available is not None:
             record.available = bool(available)
@@ -375,7 +369,8 @@ class Resources(Part):
                 f"Worker {worker.friendly_name} channel availability updated",
                 "Worker",
                 worker.sid,
-                {**fields, **self.wire.capacity_fields(record)},
+                worker=facts,
+                capacity=self.facts.capacity(record),
             )
         record.date_updated = self.engine.now()
         self.routing.refresh_ready(worker)
@@ -428,7 +423,7 @@ class Resources(Part):
             f"Worker {friendly_name} created",
             "Worker",
             worker.sid,
-            self.wire.worker_fields(worker),
+            worker=self.facts.worker(worker),
         )
         self.routing.worker_changed(worker)
         return worker
@@ -468,7 +463,7 @@ class Resources(Part):
                 f"Worker {worker.friendly_name} attributes updated",
                 "Worker",
                 sid,
-                self.wire.worker_fields(worker),
+                worker=self.facts.worker(worker),
             )
         if activity_sid is not None and activity is not None:
             # The new activity first, so a rejected task is not offered straight back.
@@ -487,7 +482,7 @@ class Resources(Part):
         check_revision("worker", worker.sid, worker.revision, if_match)
         if self.store.active[sid]:
             raise InvalidArgument(f"worker {sid} still has reservations or tasks")
-        fields = self.wire.worker_fields(worker)
+        facts = self.facts.worker(worker)
         for queue_sid in worker.queues:
             self.store.task_queues[queue_sid].eligible.discard(sid)
         for record in [v for v in self.store.worker_channels.values() if v.worker_sid == sid]:
@@ -501,7 +496,7 @@ class Resources(Part):
             f"Worker {worker.friendly_name} deleted",
             "Worker",
             sid,
-            fields,
+            worker=facts,
         )
 
     def create_task_queue(
@@ -548,7 +543,7 @@ class Resources(Part):
             f"TaskQueue {friendly_name} created",
             "TaskQueue",
             queue.sid,
-            self.wire.queue_fields(queue),
+            queue=self.facts.queue(queue),
         )
         return queue
 
@@ -591,7 +586,7 @@ class Resources(Part):
                 f"TaskQueue {queue.friendly_name} expression updated",
                 "TaskQueue",
                 sid,
-                self.wire.queue_fields(queue),
+                queue=self.facts.queue(queue),
             )
         queue.date_updated = self.engine.now()
         self.routing.match_queue(queue)
@@ -617,7 +612,7 @@ class Resources(Part):
             f"TaskQueue {queue.friendly_name} deleted",
             "TaskQueue",
             sid,
-            self.wire.queue_fields(queue),
+            queue=self.facts.queue(queue),
         )
 
     def create_workflow(
@@ -655,7 +650,7 @@ class Resources(Part):
             f"Workflow {friendly_name} created",
             "Workflow",
             workflow.sid,
-            {"WorkflowSid": workflow.sid, "WorkflowName": friendly_name},
+            workflow=self.facts.workflow(workflow),
         )
         return workflow
 
@@ -687,6 +682,10 @@ class Resources(Part):
             configuration = self.configuration(workspace_sid, changes["configuration"])
         if changes.get("task_reservation_timeout") is not None:
             _check_reservation_timeout(changes["task_reservation_timeout"])
+        if not isinstance(changes.get("re_evaluate_tasks", False), bool):
+            raise InvalidArgument(
+                f"ReEvaluateTasks: expected true or false, got {changes['re_evaluate_tasks']!r}"
+            )
         # Everything checked: now the changes.
         if changes.get("friendly_name") is not None:
             workflow.friendly_name = changes["friendly_name"]
@@ -705,9 +704,9 @@ class Resources(Part):
             f"Workflow {workflow.friendly_name} updated",
             "Workflow",
             sid,
-            {"WorkflowSid": sid, "WorkflowName": workflow.friendly_name},
+            workflow=self.facts.workflow(workflow),
         )
-        everything = str(changes.get("re_evaluate_tasks", "")).lower() == "true"
+        everything = changes.get("re_evaluate_tasks") is True
         for task in sorted(self.store.tasks.values(), key=lambda t: t.seq):
             if task.workflow_sid != sid or not self.routing.routable(task):
                 continue
@@ -735,7 +734,7 @@ class Resources(Part):
             f"Workflow {workflow.friendly_name} deleted",
             "Workflow",
             sid,
-            {"WorkflowSid": sid, "WorkflowName": workflow.friendly_name},
+            workflow=self.facts.workflow(workflow),
         )
 
     def create_task(
@@ -798,7 +797,7 @@ class Resources(Part):
             f"Task {task.sid} created",
             "Task",
             task.sid,
-            self.wire.task_fields(task),
+            task=self.facts.task(task),
         )
         self.engine.schedule(timeout, TaskTTL(task.sid))
         if task_queue_sid is not None and workflow_sid is None:
@@ -855,7 +854,7 @@ class Resources(Part):
                 f"Task {sid} updated",
                 "Task",
                 sid,
-                self.wire.task_fields(task),
+                task=self.facts.task(task),
             )
             if task.status in (TaskStatus.PENDING, TaskStatus.RESERVED):
                 freed = self.lifecycle.cancel_pending(task)
@@ -892,7 +891,7 @@ class Resources(Part):
             f"Task {sid} deleted",
             "Task",
             sid,
-            self.wire.task_fields(task),
+            task=self.facts.task(task),
         )
         self.store.remove(task)
         for reservation_sid in self.store.task_reservations.pop(sid, []):

@@ -155,7 +155,7 @@ class Routing(Part):
             f"Task {task.sid} entered workflow",
             "Workflow",
             workflow.sid,
-            self.wire.task_fields(task),
+            task=self.facts.task(task),
         )
         task.filter_index = None
         for index, item in enumerate(config.filters):
@@ -180,15 +180,14 @@ class Routing(Part):
         assert queue_sid is not None
         task.priority = int(target.priority) if target.priority is not None else task.base_priority
         task.step += 1
-        fields = self.wire.task_fields(task)
-        fields["WorkflowFilterName"] = self.filter_name(task)
         self.engine.emit(
             task.workspace_sid,
             "workflow.target-matched",
             f"Task {task.sid} matched a workflow target",
             "Workflow",
             task.workflow_sid or "",
-            fields,
+            task=self.facts.task(task),
+            filter_name=self.filter_name(task),
         )
         if target.timeout is not None:
             self.engine.schedule(target.timeout, StepTimeout(task.sid, task.step))
@@ -216,7 +215,7 @@ class Routing(Part):
             f"Task {task.sid} entered queue {queue.friendly_name}",
             "TaskQueue",
             queue_sid,
-            self.wire.task_fields(task),
+            task=self.facts.task(task),
         )
         self.wait(task)
         reserved = self.match_task(task)
@@ -275,7 +274,7 @@ class Routing(Part):
             f"Task {task.sid} timed out of queue {queue.friendly_name}",
             "TaskQueue",
             queue.sid,
-            self.wire.task_fields(task),
+            task=self.facts.task(task),
         )
         freed = self.lifecycle.cancel_pending(task)
         self.next_target(task, skipped=False)
@@ -295,7 +294,7 @@ class Routing(Part):
             f"Task {task.sid} left its workflow",
             "Workflow",
             task.workflow_sid or "",
-            self.wire.task_fields(task),
+            task=self.facts.task(task),
         )
         self.lifecycle.cancel_task(
             task, "Workflow Timeout", description=f"Task {task.sid} canceled: workflow timeout"

@@ -22,15 +22,23 @@ from .errors import InvalidTransition
 __all__ = [
     "RESERVATION_TRANSITIONS",
     "TASK_TRANSITIONS",
+    "ActivityChange",
+    "ActivityFacts",
     "ActivityRecord",
+    "CapacityFacts",
+    "ChannelFacts",
     "EventRecord",
+    "QueueFacts",
     "ReservationRecord",
     "ReservationStatus",
     "TaskChannelRecord",
+    "TaskFacts",
     "TaskQueueRecord",
     "TaskRecord",
     "TaskStatus",
     "WorkerChannelRecord",
+    "WorkerFacts",
+    "WorkflowFacts",
     "WorkerRecord",
     "WorkflowRecord",
     "WorkspaceRecord",
@@ -288,9 +296,91 @@ class ReservationRecord(Record):
     instruction: dict[str, Any] | None = None
 
 
-@dataclass(slots=True)
+# -- events -----------------------------------------------------------------------------------
+#
+# What an event says about each resource it concerns, frozen at the moment it happened, in
+# Python's own names and types. Twilio's CamelCase names for them live only in :mod:`.wire`.
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFacts:
+    sid: str
+    attributes: dict[str, Any]
+    #: Whole seconds since the task was created (or its virtual start time).
+    age: int
+    priority: int
+    status: str
+    channel_sid: str
+    channel_unique_name: str
+    workflow_sid: str | None = None
+    workflow_name: str | None = None
+    queue_sid: str | None = None
+    queue_name: str | None = None
+    canceled_reason: str | None = None
+    completed_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFacts:
+    sid: str
+    name: str
+    attributes: dict[str, Any]
+    activity_sid: str
+    activity_name: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityFacts:
+    sid: str
+    name: str
+    available: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFacts:
+    sid: str
+    name: str
+    unique_name: str
+    optimized_routing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFacts:
+    sid: str
+    name: str
+    target_expression: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowFacts:
+    sid: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityFacts:
+    """A worker's capacity on one channel, after a change."""
+
+    channel_sid: str
+    channel_unique_name: str
+    available: bool
+    available_capacity: int
+    task_count: int
+    previous_capacity: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityChange:
+    """Where a worker came from when their activity changed."""
+
+    previous_activity_sid: str
+    time_in_previous_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class EventRecord:
-    """One event, with the fields an event callback carries (Twilio's CamelCase names)."""
+    """One event: what happened, when, and the facts of every resource it concerns."""
 
     sid: str
     workspace_sid: str
@@ -299,4 +389,23 @@ class EventRecord:
     resource_type: str
     resource_sid: str
     timestamp: datetime
-    fields: dict[str, str]
+    account_sid: str
+    workspace_name: str
+    task: TaskFacts | None = None
+    worker: WorkerFacts | None = None
+    reservation_sid: str | None = None
+    activity: ActivityFacts | None = None
+    channel: ChannelFacts | None = None
+    queue: QueueFacts | None = None
+    workflow: WorkflowFacts | None = None
+    capacity: CapacityFacts | None = None
+    change: ActivityChange | None = None
+    #: The workflow filter a task matched (``workflow.target-matched``).
+    filter_name: str | None = None
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The event as a callback carries it, in Twilio's names (see :mod:`.wire`)."""
+        from .wire import event_fields
+
+        return event_fields(self)

@@ -401,15 +401,18 @@ def _task_cumulative(
     accepted: list[int] = []
     canceled: list[int] = []
     in_queue: list[int] = []
-    entry_kind = _QUEUE_ENTRY if scope and scope[0] == "TaskQueueSid" else ("workflow.entered",)
+    entry_kind = _QUEUE_ENTRY if scope and scope[0] == "queue" else ("workflow.entered",)
     for event in engine.events_for(workspace_sid, window.start, window.end):
-        fields = event.fields
-        task_sid = fields.get("TaskSid")
-        if task_sid is None:
+        task = event.task
+        if task is None:
             continue
-        if channel_sid is not None and fields.get("TaskChannelSid") != channel_sid:
+        task_sid = task.sid
+        if channel_sid is not None and task.channel_sid != channel_sid:
             continue
-        if scope is not None and fields.get(scope[0]) != scope[1]:
+        if (
+            scope is not None
+            and (task.queue_sid if scope[0] == "queue" else task.workflow_sid) != (scope[1])
+        ):
             continue
         if event.type in _RESERVATION_COUNTS:
             reservations[_RESERVATION_COUNTS[event.type]] += 1
@@ -423,7 +426,7 @@ def _task_cumulative(
                 event.timestamp,
                 "",
             )
-            if queue_sid == fields.get("TaskQueueSid"):
+            if queue_sid == task.queue_sid:
                 in_queue.append(max(0, int((event.timestamp - since).total_seconds())))
         elif event.type == "task.canceled":
             canceled.append(_age(event))
@@ -445,10 +448,7 @@ def _task_cumulative(
 
 
 def _age(event: EventRecord) -> int:
-    try:
-        return max(0, int(event.fields.get("TaskAge", "0")))
-    except ValueError:
-        return 0
+    return event.task.age if event.task is not None else 0
 
 
 def _pick(figures: Stats, keys: Sequence[str]) -> Stats:
@@ -468,9 +468,13 @@ def _reservation_counts(
         key = _RESERVATION_COUNTS.get(event.type)
         if key is None:
             continue
-        if channel_sid is not None and event.fields.get("TaskChannelSid") != channel_sid:
+        if channel_sid is not None and (
+            event.task is None or event.task.channel_sid != channel_sid
+        ):
             continue
-        if worker_sids is not None and event.fields.get("WorkerSid") not in worker_sids:
+        if worker_sids is not None and (
+            event.worker is None or event.worker.sid not in worker_sids
+        ):
             continue
         counts[key] += 1
     return {key: counts[key] for key in _RESERVATION_KEYS}
@@ -493,14 +497,14 @@ def _activity_durations(
     # Every stint that ends at or after the window's start: closed by a change or a deletion
     # from then on (the log's index says where a deleted worker's last stint began).
     for event in engine.events_for(workspace_sid, window.start):
-        worker_sid = event.fields.get("WorkerSid")
-        if worker_sid is None or event.resource_type != "Worker":
+        if event.worker is None or event.resource_type != "Worker":
             continue
-        if event.type == "worker.activity.update":
+        worker_sid = event.worker.sid
+        if event.type == "worker.activity.update" and event.change is not None:
             stint(
                 worker_sid,
-                event.fields["WorkerPreviousActivitySid"],
-                event.timestamp - timedelta(seconds=_time_in_previous(event)),
+                event.change.previous_activity_sid,
+                event.timestamp - timedelta(milliseconds=event.change.time_in_previous_ms),
                 event.timestamp,
             )
         elif event.type == "worker.deleted":
@@ -527,16 +531,6 @@ def _activity_durations(
             }
         )
     return rows
-
-
-def _time_in_previous(event: EventRecord) -> float:
-    milliseconds = event.fields.get("WorkerTimeInPreviousActivityMs")
-    try:
-        if milliseconds is not None:
-            return int(milliseconds) / 1000
-        return float(int(event.fields.get("WorkerTimeInPreviousActivity", "0")))
-    except ValueError:
-        return 0.0
 
 
 # -- workspace ---------------------------------------------------------------------------------
@@ -655,7 +649,7 @@ def workflow_cumulative(
         window=_window(engine, minutes, start_date, end_date),
         channel_sid=_channel(engine, workspace_sid, task_channel),
         thresholds=_thresholds(split_by_wait_time),
-        scope=("WorkflowSid", workflow_sid),
+        scope=("workflow", workflow_sid),
     )
     return _pick(figures, _WORKFLOW_CUMULATIVE)
 
@@ -756,7 +750,7 @@ def task_queue_cumulative(
         window=_window(engine, minutes, start_date, end_date),
         channel_sid=_channel(engine, workspace_sid, task_channel),
         thresholds=_thresholds(split_by_wait_time),
-        scope=("TaskQueueSid", task_queue_sid),
+        scope=("queue", task_queue_sid),
     )
     return _pick(figures, _QUEUE_CUMULATIVE)
 

@@ -1,95 +1,96 @@
-"""The fields an event callback carries, in TaskRouter's wire names.
+"""Events in TaskRouter's wire names: the fields an event callback carries.
 
-Why a part of its own: this is the one place that knows how Twilio spells
-the facts of a task, worker, reservation, queue, activity or channel in an
-event (``TaskSid``, ``WorkerActivityName``, ...), so that routing and the
-lifecycle speak of records and never of CamelCase strings.
+Why one module: this is the only place that knows how Twilio spells the facts
+of an event (``TaskSid``, ``WorkerActivityName``, ``TaskQueueTargetExpression``,
+...). The callback sender posts these fields, and the Events resource renders
+them as ``event_data``; the engine itself only ever holds typed facts.
 """
 
 from __future__ import annotations
 
 import json
 
-from .part import Part
-from .state import (
-    ActivityRecord,
-    TaskChannelRecord,
-    TaskQueueRecord,
-    TaskRecord,
-    TaskStatus,
-    WorkerChannelRecord,
-    WorkerRecord,
-)
+from .state import EventRecord
 
-__all__ = ["Wire"]
+__all__ = ["event_fields"]
 
 
-class Wire(Part):
-    """Event fields for each kind of record."""
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
-    def task_fields(self, task: TaskRecord) -> dict[str, str]:
-        fields = {
-            "TaskSid": task.sid,
-            "TaskAttributes": json.dumps(task.attributes),
-            "TaskAge": str(self.engine.task_age(task)),
-            "TaskPriority": str(task.priority),
-            "TaskAssignmentStatus": task.status.value,
-            "TaskChannelSid": task.task_channel_sid,
-            "TaskChannelUniqueName": self.store.task_channels[task.task_channel_sid].unique_name,
-        }
-        workflow = self.store.workflows.get(task.workflow_sid or "")
+
+def event_fields(event: EventRecord) -> dict[str, str]:
+    """The event's callback fields (without the envelope: ``Sid``, ``EventType``, ...)."""
+    fields = {
+        "AccountSid": event.account_sid,
+        "WorkspaceSid": event.workspace_sid,
+        "WorkspaceName": event.workspace_name,
+    }
+    task = event.task
+    if task is not None:
+        fields["TaskSid"] = task.sid
+        fields["TaskAttributes"] = json.dumps(task.attributes)
+        fields["TaskAge"] = str(task.age)
+        fields["TaskPriority"] = str(task.priority)
+        fields["TaskAssignmentStatus"] = task.status
+        fields["TaskChannelSid"] = task.channel_sid
+        fields["TaskChannelUniqueName"] = task.channel_unique_name
         if task.workflow_sid:
             fields["WorkflowSid"] = task.workflow_sid
-            if workflow is not None:
-                fields["WorkflowName"] = workflow.friendly_name
-        queue = self.store.task_queues.get(task.task_queue_sid or "")
-        if task.task_queue_sid:
-            fields["TaskQueueSid"] = task.task_queue_sid
-            if queue is not None:
-                fields["TaskQueueName"] = queue.friendly_name
-        if task.status is TaskStatus.CANCELED and task.reason:
-            fields["TaskCanceledReason"] = task.reason
-        if task.status is TaskStatus.COMPLETED and task.reason:
-            fields["TaskCompletedReason"] = task.reason
-        return fields
-
-    def worker_fields(self, worker: WorkerRecord) -> dict[str, str]:
-        activity = self.store.activities[worker.activity_sid]
-        return {
-            "WorkerSid": worker.sid,
-            "WorkerName": worker.friendly_name,
-            "WorkerAttributes": json.dumps(worker.attributes),
-            "WorkerActivitySid": activity.sid,
-            "WorkerActivityName": activity.friendly_name,
-            "WorkerVersion": str(worker.revision),
-        }
-
-    def activity_fields(self, activity: ActivityRecord) -> dict[str, str]:
-        return {
-            "ActivitySid": activity.sid,
-            "ActivityName": activity.friendly_name,
-            "ActivityAvailable": "true" if activity.available else "false",
-        }
-
-    def channel_fields(self, channel: TaskChannelRecord) -> dict[str, str]:
-        return {
-            "TaskChannelSid": channel.sid,
-            "TaskChannelName": channel.friendly_name,
-            "TaskChannelUniqueName": channel.unique_name,
-            "TaskChannelOptimizedRouting": "true" if channel.channel_optimized_routing else "false",
-        }
-
-    def capacity_fields(self, record: WorkerChannelRecord) -> dict[str, str]:
-        used = self.routing.used_capacity(record.worker_sid, record.task_channel_sid)
-        return {
-            "WorkerChannelAvailable": "true" if record.available else "false",
-            "WorkerChannelAvailableCapacity": str(max(0, record.configured_capacity - used)),
-            "WorkerChannelTaskCount": str(used),
-        }
-
-    def queue_fields(self, queue: TaskQueueRecord) -> dict[str, str]:
-        return {
-            "TaskQueueSid": queue.sid,
-            "TaskQueueName": queue.friendly_name,
-            "TaskQueueTargetExpression": queue.target_workers,
-        }
+            if task.workflow_name is not None:
+                fields["WorkflowName"] = task.workflow_name
+        if task.queue_sid:
+            fields["TaskQueueSid"] = task.queue_sid
+            if task.queue_name is not None:
+                fields["TaskQueueName"] = task.queue_name
+        if task.canceled_reason:
+            fields["TaskCanceledReason"] = task.canceled_reason
+        if task.completed_reason:
+            fields["TaskCompletedReason"] = task.completed_reason
+    if event.reservation_sid is not None:
+        fields["ReservationSid"] = event.reservation_sid
+    worker = event.worker
+    if worker is not None:
+        fields["WorkerSid"] = worker.sid
+        fields["WorkerName"] = worker.name
+        fields["WorkerAttributes"] = json.dumps(worker.attributes)
+        fields["WorkerActivitySid"] = worker.activity_sid
+        fields["WorkerActivityName"] = worker.activity_name
+        fields["WorkerVersion"] = str(worker.version)
+    change = event.change
+    if change is not None:
+        fields["WorkerPreviousActivitySid"] = change.previous_activity_sid
+        fields["WorkerTimeInPreviousActivity"] = str(change.time_in_previous_ms // 1000)
+        fields["WorkerTimeInPreviousActivityMs"] = str(change.time_in_previous_ms)
+    activity = event.activity
+    if activity is not None:
+        fields["ActivitySid"] = activity.sid
+        fields["ActivityName"] = activity.name
+        fields["ActivityAvailable"] = _flag(activity.available)
+    channel = event.channel
+    if channel is not None:
+        fields["TaskChannelSid"] = channel.sid
+        fields["TaskChannelName"] = channel.name
+        fields["TaskChannelUniqueName"] = channel.unique_name
+        fields["TaskChannelOptimizedRouting"] = _flag(channel.optimized_routing)
+    capacity = event.capacity
+    if capacity is not None:
+        fields["TaskChannelSid"] = capacity.channel_sid
+        fields["TaskChannelUniqueName"] = capacity.channel_unique_name
+        fields["WorkerChannelAvailable"] = _flag(capacity.available)
+        fields["WorkerChannelAvailableCapacity"] = str(capacity.available_capacity)
+        fields["WorkerChannelTaskCount"] = str(capacity.task_count)
+        if capacity.previous_capacity is not None:
+            fields["WorkerChannelPreviousCapacity"] = str(capacity.previous_capacity)
+    queue = event.queue
+    if queue is not None:
+        fields["TaskQueueSid"] = queue.sid
+        fields["TaskQueueName"] = queue.name
+        fields["TaskQueueTargetExpression"] = queue.target_expression
+    workflow = event.workflow
+    if workflow is not None:
+        fields["WorkflowSid"] = workflow.sid
+        fields["WorkflowName"] = workflow.name
+    if event.filter_name is not None:
+        fields["WorkflowFilterName"] = event.filter_name
+    return fields

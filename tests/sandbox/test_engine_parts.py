@@ -19,6 +19,7 @@ ENGINE_MODULES = [
     "engine",
     "errors",
     "eventlog",
+    "facts",
     "lifecycle",
     "part",
     "resources",
@@ -72,5 +73,24 @@ def test_no_module_touches_another_objects_private_state(module: str) -> None:
         and node.attr.startswith("_")
         and not node.attr.startswith("__")
         and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("module", [m for m in ENGINE_MODULES if m not in ("wire", "state")])
+def test_the_engine_reads_typed_event_facts_not_wire_fields(module: str) -> None:
+    """TaskRouter's CamelCase event fields are for callbacks and JSON, never for decisions."""
+    tree = ast.parse((SANDBOX / f"{module}.py").read_text())
+    offenders = [
+        f"line {node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == "fields"
+        and not (isinstance(node.value, ast.Name) and node.value.id == "dataclasses")
+    ]
+    offenders += [
+        f"line {node.lineno}: imports wire"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "wire"
     ]
     assert offenders == []

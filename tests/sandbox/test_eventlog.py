@@ -11,22 +11,25 @@ from hypothesis import strategies as st
 from taskrouter_flask.sandbox import Engine, ManualClock, statistics
 from taskrouter_flask.sandbox.eventlog import DEFAULT_RETENTION, EventLog
 from taskrouter_flask.sandbox.journal import Journal
-from taskrouter_flask.sandbox.state import EventRecord
+from taskrouter_flask.sandbox.state import EventRecord, TaskFacts, WorkerFacts
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 
 def _event(number: int, workspace: str, kind: str, at: datetime, task: str) -> EventRecord:
-    fields = {"TaskSid": task, "WorkerActivitySid": "WA1"}
+    queue_event = kind.startswith("task-queue")
     return EventRecord(
         sid=f"EV{number:032d}",
         workspace_sid=workspace,
         type=kind,
         description="",
-        resource_type="TaskQueue" if kind.startswith("task-queue") else "Worker",
-        resource_sid="WQ1" if kind.startswith("task-queue") else "WK1",
+        resource_type="TaskQueue" if queue_event else "Worker",
+        resource_sid="WQ1" if queue_event else "WK1",
         timestamp=at,
-        fields=fields,
+        account_sid="AC1",
+        workspace_name=workspace,
+        task=TaskFacts(task, {}, 0, 0, "pending", "TC1", "default", queue_sid="WQ1"),
+        worker=None if queue_event else WorkerFacts("WK1", "ana", {}, "WA1", "Available", 1),
     )
 
 
@@ -66,7 +69,10 @@ def test_windows_and_retention_agree_with_a_plain_scan(
         entries = [
             (e.timestamp, e.resource_sid)
             for e in events
-            if e.type == "task-queue.entered" and e.fields["TaskSid"] == task and e.timestamp <= end
+            if e.type == "task-queue.entered"
+            and e.task is not None
+            and e.task.sid == task
+            and e.timestamp <= end
         ]
         assert log.queue_entry_before(task, end) == (entries[-1] if entries else None)
     dropped = log.trim(moment)
