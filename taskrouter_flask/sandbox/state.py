@@ -8,12 +8,10 @@ change goes through.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from ..expressions import Expression
 from ..workflow import WorkflowConfiguration
@@ -43,8 +41,8 @@ __all__ = [
     "WorkflowRecord",
     "WorkspaceRecord",
     "Record",
+    "Observer",
     "check_transition",
-    "tracking",
 ]
 
 
@@ -119,32 +117,40 @@ def check_transition(kind: str, sid: str, current: StrEnum, new: StrEnum) -> Non
         )
 
 
-_tracker = threading.local()
+class Observer(Protocol):
+    """Who a stored record tells of its changes: its store (see :class:`~.store.Store`)."""
 
+    #: Whether a transaction is open: only then are changes reported.
+    tracking: bool
 
-def tracking(observer: Callable[[Record], None] | None) -> None:
-    """Tell every live record's change to ``observer`` (in this thread), or stop with ``None``.
-
-    Why: a command must be undoable and its changes journaled without each
-    mutation site remembering to say so. The engine's transaction installs an
-    observer that copies a record's fields before its first change.
-    """
-    _tracker.observe = observer
+    def observe(self, record: Record) -> None:
+        """Called before ``record``'s field changes, while ``tracking``."""
 
 
 class Record:
-    """A stored record: once the store holds it (``live``), every field change is observed."""
+    """A stored record: it tells its store before any of its fields changes.
 
-    __slots__ = ("live", "position")
-    #: Whether the store holds this record (set by the store, never by hand).
-    live: bool
+    Why: a command must be undoable and its changes journaled without each
+    mutation site remembering to say so. The store copies a record's fields
+    before its first change in a transaction, and knows which records to write.
+    ``owner`` is set by the store when it takes the record in, ``None`` before.
+    """
+
+    __slots__ = ("owner", "position")
+    #: The store holding this record, or ``None`` (set by the store, never by hand).
+    owner: Observer | None
     #: Its place in its table's order (set by the store).
     position: int
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Record:
+        record = object.__new__(cls)
+        object.__setattr__(record, "owner", None)
+        return record
+
     def __setattr__(self, name: str, value: Any) -> None:
-        observe = getattr(_tracker, "observe", None)
-        if observe is not None and getattr(self, "live", False):
-            observe(self)
+        owner = self.owner
+        if owner is not None and owner.tracking:
+            owner.observe(self)
         object.__setattr__(self, name, value)
 
 

@@ -37,7 +37,6 @@ from .state import (
     WorkerRecord,
     WorkflowRecord,
     WorkspaceRecord,
-    tracking,
 )
 
 __all__ = ["Changes", "Counters", "Store"]
@@ -113,7 +112,8 @@ class Store:
         self.ready: set[str] = set()
         # The open transaction: records' fields before their first change, additions,
         # removals, and the counters at the start.
-        self._open = False
+        #: Whether a transaction is open (records report their changes only then).
+        self.tracking = False
         self._before: dict[int, tuple[Record, tuple[Any, ...]]] = {}
         self._added: list[Record] = []
         self._removed: list[Record] = []
@@ -145,18 +145,18 @@ class Store:
         """Put a new record in its table (last in order)."""
         self.counters.positions += 1
         object.__setattr__(record, "position", self.counters.positions)
-        object.__setattr__(record, "live", True)
+        object.__setattr__(record, "owner", self)
         self.table(kind_of(record))[getattr(record, "sid")] = record  # noqa: B009
-        if self._open:
+        if self.tracking:
             self._added.append(record)
         return record
 
     def remove(self, record: Record) -> None:
         """Take a record out of its table."""
         del self.table(kind_of(record))[getattr(record, "sid")]  # noqa: B009
-        if self._open:
+        if self.tracking:
             self._removed.append(record)
-        object.__setattr__(record, "live", False)
+        object.__setattr__(record, "owner", None)
 
     def get(self, table: Mapping[str, _R], kind: str, workspace_sid: str, sid: str) -> _R:
         """A record of the workspace, or :class:`NotFound` naming it."""
@@ -180,14 +180,14 @@ class Store:
 
     def begin(self) -> None:
         """Start recording changes, so that they can be committed or rolled back."""
-        self._open = True
+        self.tracking = True
         self._before = {}
         self._added = []
         self._removed = []
         self._counters_before = dataclasses.replace(self.counters)
-        tracking(self._observe)
 
-    def _observe(self, record: Record) -> None:
+    def observe(self, record: Record) -> None:
+        """Copy ``record``'s fields before its first change in the open transaction."""
         key = id(record)
         if key not in self._before:
             fields = _PRIMARY[type(record)]
@@ -209,17 +209,16 @@ class Store:
             if id(record) in seen:
                 continue
             seen.add(id(record))
-            if getattr(record, "live", False):
+            if record.owner is self:
                 changes.written.append(record)
         for record in self._removed:
-            if not getattr(record, "live", False):
+            if record.owner is not self:
                 changes.deleted.append((kind_of(record), getattr(record, "sid")))  # noqa: B009
         return changes
 
     def commit(self) -> None:
         """End the transaction, keeping its changes."""
-        tracking(None)
-        self._open = False
+        self.tracking = False
         self._before, self._added, self._removed = {}, [], []
 
     def rollback(self) -> None:
@@ -228,8 +227,7 @@ class Store:
         The indexes (``active``, ``task_reservations``, ``ready``, and the records'
         derived fields) are not restored here: the engine rebuilds them.
         """
-        tracking(None)
-        self._open = False
+        self.tracking = False
         for record, values in self._before.values():
             for name, value in zip(_PRIMARY[type(record)], values, strict=True):
                 object.__setattr__(record, name, value)
@@ -238,12 +236,12 @@ class Store:
             sid = getattr(record, "sid")  # noqa: B009
             if table.get(sid) is record:
                 del table[sid]
-            object.__setattr__(record, "live", False)
+            object.__setattr__(record, "owner", None)
         touched = set()
         for record in self._removed:
             if any(record is added for added in self._added):
                 continue
-            object.__setattr__(record, "live", True)
+            object.__setattr__(record, "owner", self)
             kind = kind_of(record)
             self.table(kind)[getattr(record, "sid")] = record  # noqa: B009
             touched.add(kind)
@@ -272,7 +270,7 @@ class Store:
             self.table(kind).clear()
         for kind, position, record in sorted(records, key=lambda item: item[1]):
             object.__setattr__(record, "position", position)
-            object.__setattr__(record, "live", True)
+            object.__setattr__(record, "owner", self)
             self.table(kind)[getattr(record, "sid")] = record  # noqa: B009
         self.active = {}
         self.task_reservations = {}
