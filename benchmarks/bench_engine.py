@@ -133,10 +133,13 @@ class _GcClock:
 # -- one run ----------------------------------------------------------------------------
 
 
-def build(size: Size) -> World:
-    """A workspace with 20 queues, a workflow with one filter per queue, and the workers."""
+def build(size: Size, clock: ManualClock | None = None) -> World:
+    """A workspace with 20 queues, a workflow with one filter per queue, and the workers.
+
+    ``clock``: the engine's (a new :class:`ManualClock` by default).
+    """
     began = time.perf_counter()
-    engine = Engine(ManualClock())
+    engine = Engine(clock or ManualClock())
     ws = engine.create_workspace(friendly_name="Benchmark").sid
     available = next(
         a.sid
@@ -181,7 +184,8 @@ def route(world: World, tasks: int) -> tuple[float, float]:
 
     def collect(event: EventRecord) -> None:
         if event.type == "reservation.created":
-            offered.append((event.resource_sid, event.fields["TaskSid"]))
+            assert event.task is not None
+            offered.append((event.resource_sid, event.task.sid))
 
     engine.listeners.append(collect)
     began = time.perf_counter()

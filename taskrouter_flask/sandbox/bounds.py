@@ -354,7 +354,6 @@ def check_json_value(
 
     :raises InvalidArgument: naming ``field`` and what was wrong.
     """
-    size = 0
     # (value, depth of the container holding it, 1 for the outermost value)
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
@@ -362,20 +361,21 @@ def check_json_value(
         if isinstance(item, Mapping | list | tuple):
             if level > max_depth:
                 raise _too_deep(field, max_depth)
-            size += 2 + max(0, len(item) - 1)  # brackets and commas
             if isinstance(item, Mapping):
                 for key, member in item.items():
                     if not isinstance(key, str):
                         raise InvalidArgument(
                             f"{field}: expected JSON object keys to be strings, got {key!r}"
                         )
-                    size += _scalar_size(key) + 1  # the key and its colon
                     stack.append((member, level + 1))
             else:
                 stack.extend((member, level + 1) for member in item)
         else:
-            size += _scalar_size(_checked_scalar(field, item))
-        if max_chars is not None and size > max_chars:
+            _checked_scalar(field, item)
+    if max_chars is not None:
+        # Safe now: the nesting is bounded, every value is JSON, and no cycle passed the depth.
+        size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+        if size > max_chars:
             raise _too_big(field, "a JSON document", size, max_chars)
 
 
@@ -399,8 +399,3 @@ def _checked_scalar(field: str, item: object) -> str | int | float | bool | None
         f"{field}: expected JSON data (objects, lists, strings, numbers, booleans, null),"
         f" got {_describe_value(item)}"
     )
-
-
-def _scalar_size(item: str | int | float | bool | None) -> int:
-    """Characters of ``item`` as compact JSON (a scalar: no recursion in ``json.dumps``)."""
-    return len(json.dumps(item, ensure_ascii=False))

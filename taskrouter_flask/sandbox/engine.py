@@ -141,9 +141,17 @@ def _command(
     name = method.__name__
 
     def command(self: Engine, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self.transaction():
-            result: _R = getattr(getattr(self, part), name)(*args, **kwargs)
-            return result
+        run: Callable[_P, _R] = getattr(getattr(self, part), name)
+        if self._depth:  # part of an enclosing transaction
+            return run(*args, **kwargs)
+        self._begin()
+        try:
+            result = run(*args, **kwargs)
+        except BaseException:
+            self._abort()
+            raise
+        self._finish()
+        return result
 
     command.__name__ = command.__qualname__ = name
     command.__doc__ = method.__doc__
@@ -301,30 +309,46 @@ class Engine:
             finally:
                 self._depth -= 1
             return
-        self._depth = 1
-        self.store.begin()
+        self._begin()
         try:
             yield
-            commit = self._prepare()
-            if not commit.empty:
-                for committer in self.committers:
-                    committer(commit)
         except BaseException:
-            self._depth = 0
-            self._rollback()
+            self._abort()
             raise
+        self._finish()
+
+    def _begin(self) -> None:
+        self._depth = 1
+        self.store.begin()
+
+    def _abort(self) -> None:
+        self._depth = 0
+        self._rollback()
+
+    def _finish(self) -> None:
+        """Commit: hand the changes to the committers, then the events to the listeners."""
+        now = self.now()
+        if self.committers:
+            commit = self._prepare(now)
+            if not commit.empty:
+                try:
+                    for committer in self.committers:
+                        committer(commit)
+                except BaseException:
+                    self._abort()
+                    raise
         self._depth = 0
         self.store.commit()
         self.scheduler.commit()
         events = self.log.commit()
-        self.log.trim(commit.now)
-        for event in events:
-            for listener in self.listeners:
-                listener(event)
+        self.log.trim(now)
+        if self.listeners:
+            for event in events:
+                for listener in self.listeners:
+                    listener(event)
 
-    def _prepare(self) -> Commit:
+    def _prepare(self, now: datetime) -> Commit:
         changes = self.store.changes()
-        now = self.now()
         return Commit(
             written=changes.written,
             deleted=changes.deleted,

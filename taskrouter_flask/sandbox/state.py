@@ -122,6 +122,8 @@ class Observer(Protocol):
 
     #: Whether a transaction is open: only then are changes reported.
     tracking: bool
+    #: The open transaction's number: a record reports its first change in each.
+    epoch: int
 
     def observe(self, record: Record) -> None:
         """Called before ``record``'s field changes, while ``tracking``."""
@@ -136,20 +138,23 @@ class Record:
     ``owner`` is set by the store when it takes the record in, ``None`` before.
     """
 
-    __slots__ = ("owner", "position")
+    __slots__ = ("owner", "position", "seen")
     #: The store holding this record, or ``None`` (set by the store, never by hand).
     owner: Observer | None
     #: Its place in its table's order (set by the store).
     position: int
+    #: The store's transaction in which it last reported a change (set by the store).
+    seen: int
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Record:
         record = object.__new__(cls)
         object.__setattr__(record, "owner", None)
+        object.__setattr__(record, "seen", 0)
         return record
 
     def __setattr__(self, name: str, value: Any) -> None:
         owner = self.owner
-        if owner is not None and owner.tracking:
+        if owner is not None and owner.tracking and self.seen != owner.epoch:
             owner.observe(self)
         object.__setattr__(self, name, value)
 
@@ -304,11 +309,13 @@ class ReservationRecord(Record):
 
 # -- events -----------------------------------------------------------------------------------
 #
-# What an event says about each resource it concerns, frozen at the moment it happened, in
-# Python's own names and types. Twilio's CamelCase names for them live only in :mod:`.wire`.
+# What an event says about each resource it concerns, as it was at the moment it happened, in
+# Python's own names and types. Read-only by convention (not frozen: frozen dataclasses are
+# several times slower to build, and the engine builds one per event). Twilio's CamelCase
+# names for them live only in :mod:`.wire`.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaskFacts:
     sid: str
     attributes: dict[str, Any]
@@ -326,7 +333,7 @@ class TaskFacts:
     completed_reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WorkerFacts:
     sid: str
     name: str
@@ -336,14 +343,14 @@ class WorkerFacts:
     version: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ActivityFacts:
     sid: str
     name: str
     available: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChannelFacts:
     sid: str
     name: str
@@ -351,20 +358,20 @@ class ChannelFacts:
     optimized_routing: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class QueueFacts:
     sid: str
     name: str
     target_expression: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WorkflowFacts:
     sid: str
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CapacityFacts:
     """A worker's capacity on one channel, after a change."""
 
@@ -376,7 +383,7 @@ class CapacityFacts:
     previous_capacity: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ActivityChange:
     """Where a worker came from when their activity changed."""
 
@@ -384,7 +391,7 @@ class ActivityChange:
     time_in_previous_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventRecord:
     """One event: what happened, when, and the facts of every resource it concerns."""
 

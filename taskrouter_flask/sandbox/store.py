@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import operator
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -78,7 +79,16 @@ def _primary_fields(record: type[Record]) -> tuple[str, ...]:
     )
 
 
-_PRIMARY = {record: _primary_fields(record) for record in KINDS.values()}
+#: Per record type: its stored fields' names, and a getter of their values as one tuple.
+_FIELDS = {record: _primary_fields(record) for record in KINDS.values()}
+_PRIMARY = {record: operator.attrgetter(*names) for record, names in _FIELDS.items()}
+_MASK = 2**128 - 1
+
+
+def _sid_mixing(key: str) -> tuple[int, int]:
+    """The base and the odd multiplier SIDs are made with, from the hex ``key``."""
+    digest = hashlib.blake2b(bytes.fromhex(key), digest_size=32).digest()
+    return int.from_bytes(digest[:16], "big"), int.from_bytes(digest[16:], "big") | 1
 
 
 class Store:
@@ -94,7 +104,7 @@ class Store:
             else os.urandom(16).hex()
         )
         self.counters = Counters(sid_key=key)
-        self._key = bytes.fromhex(key)
+        self._base, self._multiplier = _sid_mixing(key)
         self.workspaces: dict[str, WorkspaceRecord] = {}
         self.activities: dict[str, ActivityRecord] = {}
         self.workers: dict[str, WorkerRecord] = {}
@@ -114,10 +124,12 @@ class Store:
         # removals, and the counters at the start.
         #: Whether a transaction is open (records report their changes only then).
         self.tracking = False
-        self._before: dict[int, tuple[Record, tuple[Any, ...]]] = {}
+        #: Increased by each transaction; a record seen in this one carries the same number.
+        self.epoch = 0
+        self._before: list[tuple[Record, tuple[Any, ...]]] = []
         self._added: list[Record] = []
         self._removed: list[Record] = []
-        self._counters_before = dataclasses.replace(self.counters)
+        self._counters_before = (0, 0, 0)
 
     def table(self, kind: str) -> dict[str, Any]:
         """The table of ``kind`` (``"tasks"``, ``"workers"``, ...)."""
@@ -128,11 +140,11 @@ class Store:
 
     def new_sid(self, prefix: str) -> str:
         """A fresh SID: ``prefix`` and 32 hex digits, never handed out before."""
-        self.counters.sids += 1
-        digest = hashlib.blake2b(
-            self.counters.sids.to_bytes(8, "big"), key=self._key, digest_size=16
-        ).hexdigest()
-        return prefix + digest
+        counters = self.counters
+        counters.sids += 1
+        # An odd multiplier makes n -> base + n * multiplier a bijection modulo 2**128:
+        # distinct counters give distinct SIDs, in an order that looks random.
+        return f"{prefix}{(self._base + counters.sids * self._multiplier) & _MASK:032x}"
 
     def next_seq(self) -> int:
         """The next value of the ordering counter."""
@@ -181,17 +193,17 @@ class Store:
     def begin(self) -> None:
         """Start recording changes, so that they can be committed or rolled back."""
         self.tracking = True
-        self._before = {}
+        self.epoch += 1
+        self._before = []
         self._added = []
         self._removed = []
-        self._counters_before = dataclasses.replace(self.counters)
+        counters = self.counters
+        self._counters_before = (counters.sids, counters.seq, counters.positions)
 
     def observe(self, record: Record) -> None:
         """Copy ``record``'s fields before its first change in the open transaction."""
-        key = id(record)
-        if key not in self._before:
-            fields = _PRIMARY[type(record)]
-            self._before[key] = (record, tuple(getattr(record, name) for name in fields))
+        object.__setattr__(record, "seen", self.epoch)
+        self._before.append((record, _PRIMARY[type(record)](record)))
 
     def touched(self) -> bool:
         """Whether the open transaction changed any record, table or counter."""
@@ -199,13 +211,14 @@ class Store:
 
     def counted(self) -> bool:
         """Whether a counter moved in the open transaction."""
-        return self.counters != self._counters_before
+        counters = self.counters
+        return (counters.sids, counters.seq, counters.positions) != self._counters_before
 
     def changes(self) -> Changes:
         """The records to write and to delete for the open transaction so far."""
         changes = Changes()
         seen: set[int] = set()
-        for record in [*(r for r, _ in self._before.values()), *self._added]:
+        for record in [*(r for r, _ in self._before), *self._added]:
             if id(record) in seen:
                 continue
             seen.add(id(record))
@@ -219,7 +232,7 @@ class Store:
     def commit(self) -> None:
         """End the transaction, keeping its changes."""
         self.tracking = False
-        self._before, self._added, self._removed = {}, [], []
+        self._before, self._added, self._removed = [], [], []
 
     def rollback(self) -> None:
         """Put every record, table and counter back as it was at :meth:`begin`.
@@ -228,8 +241,8 @@ class Store:
         derived fields) are not restored here: the engine rebuilds them.
         """
         self.tracking = False
-        for record, values in self._before.values():
-            for name, value in zip(_PRIMARY[type(record)], values, strict=True):
+        for record, values in reversed(self._before):
+            for name, value in zip(_FIELDS[type(record)], values, strict=True):
                 object.__setattr__(record, name, value)
         for record in reversed(self._added):
             table = self.table(kind_of(record))
@@ -250,8 +263,9 @@ class Store:
             ordered = sorted(table.values(), key=lambda r: r.position)
             table.clear()
             table.update((getattr(r, "sid"), r) for r in ordered)  # noqa: B009
-        self.counters = self._counters_before
-        self._before, self._added, self._removed = {}, [], []
+        counters = self.counters
+        counters.sids, counters.seq, counters.positions = self._counters_before
+        self._before, self._added, self._removed = [], [], []
 
     # -- persistence ------------------------------------------------------------------------
 
@@ -265,7 +279,7 @@ class Store:
     def restore(self, counters: Counters, records: list[tuple[str, int, Record]]) -> None:
         """Replace everything with ``records`` (kind, position, record); indexes are cleared."""
         self.counters = counters
-        self._key = bytes.fromhex(counters.sid_key)
+        self._base, self._multiplier = _sid_mixing(counters.sid_key)
         for kind in KINDS:
             self.table(kind).clear()
         for kind, position, record in sorted(records, key=lambda item: item[1]):
