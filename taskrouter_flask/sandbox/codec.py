@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -149,17 +150,44 @@ def encode_record(record: Record) -> dict[str, Any]:
     return {name: encode(getattr(record, name)) for name, encode, _ in _FIELDS[type(record)]}
 
 
+#: Per record type: (field, decoder or None when the JSON value is the value itself).
+_DECODERS = {
+    record: tuple((name, None if decode is _identity else decode) for name, _, decode in fields)
+    for record, fields in _FIELDS.items()
+}
+#: Per record type: its derived fields that start empty (the engine fills them after a restore).
+_EMPTY = {
+    record: tuple(
+        (f.name, f.default_factory)
+        for f in dataclasses.fields(record)  # type: ignore[arg-type]
+        if f.name in DERIVED.get(record, ()) and f.default_factory is not dataclasses.MISSING
+    )
+    for record in KINDS.values()
+}
+
+
 def decode_record(kind: str, data: Mapping[str, Any]) -> Record:
-    """A record of ``kind`` from :func:`encode_record`'s output; derived fields are rebuilt."""
+    """A record of ``kind`` from :func:`encode_record`'s output; derived fields are rebuilt.
+
+    Built field by field rather than through ``__init__``: a restart decodes every record,
+    and the record's change reporting has nothing to report yet.
+    """
     record_type = KINDS[kind]
-    values = {name: decode(data[name]) for name, _, decode in _FIELDS[record_type]}
+    record = record_type.__new__(record_type)
+    place = object.__setattr__
+    for name, decode in _DECODERS[record_type]:
+        value = data[name]
+        place(record, name, value if decode is None else decode(value))
+    for name, factory in _EMPTY[record_type]:
+        place(record, name, factory())
     if record_type is TaskQueueRecord:
-        values["target"] = compile_expression(values["target_workers"])
+        place(record, "target", compile_expression(data["target_workers"]))
     elif record_type is WorkflowRecord:
-        values["configuration"] = WorkflowConfiguration.from_json(values["document"])
-    return record_type(**values)
+        place(record, "configuration", WorkflowConfiguration.from_json(data["document"]))
+    return record
 
 
+#: The facts an event may carry, by the name of its field.
 _FACTS: dict[str, type[Any]] = {
     "task": TaskFacts,
     "worker": WorkerFacts,
@@ -170,40 +198,40 @@ _FACTS: dict[str, type[Any]] = {
     "capacity": CapacityFacts,
     "change": ActivityChange,
 }
-_FACT_FIELDS = {
-    name: tuple(f.name for f in dataclasses.fields(kind)) for name, kind in _FACTS.items()
-}
-_EVENT_TEXT = (
-    "sid",
-    "workspace_sid",
-    "type",
-    "description",
-    "resource_type",
-    "resource_sid",
-    "account_sid",
-    "workspace_name",
-    "reservation_sid",
-    "filter_name",
+_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(EventRecord))
+_TIMESTAMP = _EVENT_FIELDS.index("timestamp")
+#: Per event field: how to write it (a getter of a facts' fields in order, or None: as is).
+_WRITERS = tuple(
+    operator.attrgetter(*(f.name for f in dataclasses.fields(_FACTS[name])))
+    if name in _FACTS
+    else None
+    for name in _EVENT_FIELDS
 )
+#: Per event field: how to read it back (the facts' type, or None: as is).
+_READERS = tuple(_FACTS.get(name) for name in _EVENT_FIELDS)
 
 
-def encode_event(event: EventRecord) -> dict[str, Any]:
-    """An event as JSON values; facts it does not carry are left out."""
-    data: dict[str, Any] = {name: getattr(event, name) for name in _EVENT_TEXT}
-    data["timestamp"] = event.timestamp.isoformat()
-    for name, fields in _FACT_FIELDS.items():
-        facts = getattr(event, name)
-        if facts is not None:
-            data[name] = {field: getattr(facts, field) for field in fields}
-    return data
+def encode_event(event: EventRecord) -> list[Any]:
+    """An event as one JSON array: its fields in order, each facts an array or null.
+
+    Arrays, not objects: an event log holds hundreds of thousands of them, and a restart
+    reads them all, so the names are not repeated in each.
+    """
+    row: list[Any] = []
+    for name, writer in zip(_EVENT_FIELDS, _WRITERS, strict=True):
+        value = getattr(event, name)
+        if writer is not None and value is not None:
+            value = list(writer(value))
+        row.append(value)
+    row[_TIMESTAMP] = event.timestamp.isoformat()
+    return row
 
 
-def decode_event(data: Mapping[str, Any]) -> EventRecord:
+def decode_event(row: Sequence[Any]) -> EventRecord:
     """An event from :func:`encode_event`'s output."""
-    values: dict[str, Any] = {name: data.get(name) for name in _EVENT_TEXT}
-    values["timestamp"] = datetime.fromisoformat(data["timestamp"])
-    for name, kind in _FACTS.items():
-        facts = data.get(name)
-        if facts is not None:
-            values[name] = kind(**facts)
-    return EventRecord(**values)
+    values = [
+        value if reader is None or value is None else reader(*value)
+        for reader, value in zip(_READERS, row, strict=True)
+    ]
+    values[_TIMESTAMP] = datetime.fromisoformat(values[_TIMESTAMP])
+    return EventRecord(*values)

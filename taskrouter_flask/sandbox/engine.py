@@ -67,7 +67,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from .clock import Clock, ManualClock
 from .codec import encode_event
 from .errors import InvalidArgument, NotFound
-from .eventlog import DEFAULT_RETENTION, EventLog
+from .eventlog import DEFAULT_RETENTION, EventLog, StoredEvent
 from .facts import Facts
 from .lifecycle import MAX_REJECTIONS, Lifecycle
 from .resources import Resources
@@ -108,8 +108,8 @@ class Commit:
     deleted: Sequence[tuple[str, str]]
     #: New events, oldest first.
     events: Sequence[EventRecord]
-    #: Events dropped by retention.
-    expired: Sequence[EventRecord]
+    #: How many of the oldest events retention dropped.
+    expired: int
     timers_added: Sequence[Timer]
     timers_removed: Sequence[Timer]
     counters: Counters
@@ -517,7 +517,7 @@ class Engine:
         self,
         counters: Counters,
         records: list[tuple[str, int, Record]],
-        events: Sequence[EventRecord],
+        events: Sequence[EventRecord | StoredEvent],
         timers: list[Timer],
     ) -> None:
         """Replace the whole state (from a journal), then rebuild every index."""

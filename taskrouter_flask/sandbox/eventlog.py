@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import overload
 
 from .bounds import EVENT_RETENTION_DAYS
 from .state import EventRecord
 
-__all__ = ["DEFAULT_RETENTION", "EventLog"]
+__all__ = ["DEFAULT_RETENTION", "EventLog", "StoredEvent", "event_keys"]
 
 #: How long events stay readable: Twilio keeps a workspace's events for 30 days.
 DEFAULT_RETENTION = timedelta(days=EVENT_RETENTION_DAYS)
@@ -31,7 +31,98 @@ _QUEUE_ENTRY = ("task-queue.entered", "task-queue.moved")
 _ACTIVITY_CHANGE = ("worker.created", "worker.activity.update")
 
 
-def _timestamp(event: EventRecord) -> datetime:
+class StoredEvent:
+    """An event read back from storage: what the indexes need now, the rest when first read.
+
+    Why: a restart may bring back hundreds of thousands of events, of which a REST
+    request or a statistic reads only a window. Decoding every event's facts up
+    front was most of the time of a restart; a stored event keeps its text until
+    someone reads it.
+    """
+
+    __slots__ = (
+        "sid",
+        "workspace_sid",
+        "type",
+        "timestamp",
+        "resource_sid",
+        "task_sid",
+        "worker_sid",
+        "activity_sid",
+        "_text",
+        "_decode",
+        "_event",
+    )
+
+    def __init__(
+        self,
+        keys: tuple[str, str, str, datetime, str, str | None, str | None, str | None],
+        text: str,
+        decode: Callable[[str], EventRecord],
+    ) -> None:
+        (
+            self.sid,
+            self.workspace_sid,
+            self.type,
+            self.timestamp,
+            self.resource_sid,
+            self.task_sid,
+            self.worker_sid,
+            self.activity_sid,
+        ) = keys
+        self._text = text
+        self._decode = decode
+        self._event: EventRecord | None = None
+
+    def load(self) -> EventRecord:
+        """The whole event (decoded once)."""
+        if self._event is None:
+            self._event = self._decode(self._text)
+            self._text = ""
+        return self._event
+
+
+_Item = EventRecord | StoredEvent
+
+
+def event_keys(
+    event: EventRecord,
+) -> tuple[str, str, str, datetime, str, str | None, str | None, str | None]:
+    """What the log indexes an event by: SIDs, type, time, its task, worker and activity."""
+    task, worker = event.task, event.worker
+    return (
+        event.sid,
+        event.workspace_sid,
+        event.type,
+        event.timestamp,
+        event.resource_sid,
+        task.sid if task is not None else None,
+        worker.sid if worker is not None else None,
+        worker.activity_sid if worker is not None else None,
+    )
+
+
+def _real(item: _Item) -> EventRecord:
+    return item.load() if isinstance(item, StoredEvent) else item
+
+
+def _task_sid(item: _Item) -> str | None:
+    if isinstance(item, StoredEvent):
+        return item.task_sid
+    return item.task.sid if item.task is not None else None
+
+
+def _worker(item: _Item) -> tuple[str, str] | None:
+    """(worker SID, activity SID) the item names, if any."""
+    if isinstance(item, StoredEvent):
+        if item.worker_sid is None or item.activity_sid is None:
+            return None
+        return (item.worker_sid, item.activity_sid)
+    worker = item.worker
+    return (worker.sid, worker.activity_sid) if worker is not None else None
+
+
+def _timestamp(event: _Item) -> datetime:
     return event.timestamp
 
 
@@ -44,9 +135,9 @@ class EventLog(Sequence[EventRecord]):
 
     def __init__(self, retention: timedelta | None = DEFAULT_RETENTION) -> None:
         self.retention = retention
-        self._events: list[EventRecord] = []
-        self._by_sid: dict[str, EventRecord] = {}
-        self._by_workspace: defaultdict[str, list[EventRecord]] = defaultdict(list)
+        self._events: list[_Item] = []
+        self._by_sid: dict[str, _Item] = {}
+        self._by_workspace: defaultdict[str, list[_Item]] = defaultdict(list)
         #: Per task: its queue entries (timestamp, queue SID), oldest first.
         self._entries: defaultdict[str, list[tuple[datetime, str]]] = defaultdict(list)
         #: Per worker: the activity they were put in (timestamp, activity SID), oldest first.
@@ -62,13 +153,15 @@ class EventLog(Sequence[EventRecord]):
     def __getitem__(self, index: slice) -> Sequence[EventRecord]: ...
 
     def __getitem__(self, index: int | slice) -> EventRecord | Sequence[EventRecord]:
-        return self._events[index]
+        if isinstance(index, slice):
+            return [_real(item) for item in self._events[index]]
+        return _real(self._events[index])
 
     def __len__(self) -> int:
         return len(self._events)
 
     def __iter__(self) -> Iterator[EventRecord]:
-        return iter(self._events)
+        return map(_real, self._events)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -78,25 +171,31 @@ class EventLog(Sequence[EventRecord]):
         self._index(event)
         self._staged += 1
 
-    def _index(self, event: EventRecord) -> None:
+    def _index(self, event: _Item) -> None:
         self._by_sid[event.sid] = event
         self._by_workspace[event.workspace_sid].append(event)
-        if event.type in _QUEUE_ENTRY and event.task is not None:
-            self._entries[event.task.sid].append((event.timestamp, event.resource_sid))
-        elif event.type in _ACTIVITY_CHANGE and event.worker is not None:
-            self._activities[event.worker.sid].append((event.timestamp, event.worker.activity_sid))
+        if event.type in _QUEUE_ENTRY:
+            task_sid = _task_sid(event)
+            if task_sid is not None:
+                self._entries[task_sid].append((event.timestamp, event.resource_sid))
+        elif event.type in _ACTIVITY_CHANGE:
+            worker = _worker(event)
+            if worker is not None:
+                self._activities[worker[0]].append((event.timestamp, worker[1]))
 
     def staged(self) -> list[EventRecord]:
         """The events added since the last commit, oldest first."""
-        return self._events[len(self._events) - self._staged :] if self._staged else []
+        if not self._staged:
+            return []
+        return [_real(item) for item in self._events[len(self._events) - self._staged :]]
 
     def has_staged(self) -> bool:
         """Whether events were added since the last commit."""
         return self._staged > 0
 
-    def expired(self, now: datetime) -> list[EventRecord]:
-        """The committed events that :meth:`trim` at ``now`` would drop."""
-        return self._events[: self._expired_count(now)]
+    def expired(self, now: datetime) -> int:
+        """How many of the oldest committed events :meth:`trim` at ``now`` would drop."""
+        return self._expired_count(now)
 
     def _expired_count(self, now: datetime) -> int:
         if self.retention is None or not self._events:
@@ -108,7 +207,7 @@ class EventLog(Sequence[EventRecord]):
 
     def commit(self) -> list[EventRecord]:
         """The events added since the last commit, now part of the log for good."""
-        staged = self._events[len(self._events) - self._staged :] if self._staged else []
+        staged = self.staged()
         self._staged = 0
         return staged
 
@@ -118,17 +217,17 @@ class EventLog(Sequence[EventRecord]):
             event = self._events.pop()
             del self._by_sid[event.sid]
             self._by_workspace[event.workspace_sid].pop()
-            if event.type in _QUEUE_ENTRY and event.task is not None:
-                self._entries[event.task.sid].pop()
-            elif event.type in _ACTIVITY_CHANGE and event.worker is not None:
-                self._activities[event.worker.sid].pop()
+            if event.type in _QUEUE_ENTRY and _task_sid(event) is not None:
+                self._entries[_task_sid(event) or ""].pop()
+            elif event.type in _ACTIVITY_CHANGE and (worker := _worker(event)) is not None:
+                self._activities[worker[0]].pop()
         self._staged = 0
 
-    def trim(self, now: datetime) -> list[EventRecord]:
-        """Drop the committed events older than the retention; return them."""
+    def trim(self, now: datetime) -> int:
+        """Drop the committed events older than the retention; tell how many."""
         count = self._expired_count(now)
         if count == 0:
-            return []
+            return 0
         assert self.retention is not None
         cutoff = now - self.retention
         dropped = self._events[:count]
@@ -141,25 +240,26 @@ class EventLog(Sequence[EventRecord]):
             if not events:
                 del self._by_workspace[workspace_sid]
         for index, keys in (
-            (self._entries, {e.task.sid for e in dropped if e.type in _QUEUE_ENTRY and e.task}),
+            (self._entries, {_task_sid(e) for e in dropped if e.type in _QUEUE_ENTRY}),
             (
                 self._activities,
-                {e.worker.sid for e in dropped if e.type in _ACTIVITY_CHANGE and e.worker},
+                {w[0] for e in dropped if e.type in _ACTIVITY_CHANGE and (w := _worker(e))},
             ),
         ):
             for key in keys:
-                entries = index.get(key)
+                entries = index.get(key or "")
                 if entries is not None:
                     del entries[: bisect.bisect_left(entries, (cutoff, ""))]
                     if not entries:
-                        del index[key]
-        return dropped
+                        del index[key or ""]
+        return count
 
     # -- reading ----------------------------------------------------------------------------
 
     def get(self, sid: str) -> EventRecord | None:
         """The event with this SID, if it is retained."""
-        return self._by_sid.get(sid)
+        item = self._by_sid.get(sid)
+        return _real(item) if item is not None else None
 
     def of_workspace(
         self, workspace_sid: str, start: datetime | None = None, end: datetime | None = None
@@ -170,7 +270,7 @@ class EventLog(Sequence[EventRecord]):
             return ()
         low = 0 if start is None else bisect.bisect_left(events, start, key=_timestamp)
         high = len(events) if end is None else bisect.bisect_right(events, end, key=_timestamp)
-        return events[low:high] if (low, high) != (0, len(events)) else events
+        return [_real(item) for item in events[low:high]]
 
     def queue_entry_before(self, task_sid: str, moment: datetime) -> tuple[datetime, str] | None:
         """The task's last entry into a queue at or before ``moment``: (when, queue SID)."""
@@ -184,9 +284,9 @@ class EventLog(Sequence[EventRecord]):
 
     def export(self) -> list[EventRecord]:
         """The committed events, oldest first."""
-        return self._events[: len(self._events) - self._staged]
+        return [_real(item) for item in self._events[: len(self._events) - self._staged]]
 
-    def restore(self, events: Sequence[EventRecord]) -> None:
+    def restore(self, events: Sequence[EventRecord | StoredEvent]) -> None:
         """Replace the log with ``events`` (oldest first), all committed."""
         self._events = []
         self._by_sid = {}

@@ -75,9 +75,9 @@ def test_windows_and_retention_agree_with_a_plain_scan(
             and e.timestamp <= end
         ]
         assert log.queue_entry_before(task, end) == (entries[-1] if entries else None)
-    dropped = log.trim(moment)
     kept = [e for e in events if e.timestamp >= moment - timedelta(hours=5)]
-    assert dropped == [e for e in events if e not in kept]
+    dropped = [e for e in events if e not in kept]
+    assert log.trim(moment) == len(dropped)
     assert list(log) == kept
     assert all(log.get(e.sid) is None for e in dropped)
     assert all(log.get(e.sid) is e for e in kept)
