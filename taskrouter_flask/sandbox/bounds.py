@@ -354,8 +354,14 @@ def check_json_value(
 
     :raises InvalidArgument: naming ``field`` and what was wrong.
     """
-    # (value, depth of the container holding it, 1 for the outermost value)
-    stack: list[tuple[object, int]] = [(value, 1)]
+    if isinstance(value, Mapping) and all(
+        type(member) in _FLAT and type(key) is str for key, member in value.items()
+    ):
+        # The common case, a flat object of strings, booleans and nulls: nothing to walk.
+        stack: list[tuple[object, int]] = []
+    else:
+        # (value, depth of the container holding it, 1 for the outermost value)
+        stack = [(value, 1)]
     while stack:
         item, level = stack.pop()
         if isinstance(item, Mapping | list | tuple):
@@ -377,6 +383,10 @@ def check_json_value(
         size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
         if size > max_chars:
             raise _too_big(field, "a JSON document", size, max_chars)
+
+
+#: Scalar types that need no check of their own (numbers do: size, NaN and infinity).
+_FLAT = frozenset({str, bool, type(None)})
 
 
 def _checked_scalar(field: str, item: object) -> str | int | float | bool | None:

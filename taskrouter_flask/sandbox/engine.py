@@ -340,12 +340,12 @@ class Engine:
         self._depth = 0
         self.store.commit()
         self.scheduler.commit()
-        events = self.log.commit()
+        events = self.log.staged() if self.listeners else ()
+        self.log.commit()
         self.log.trim(now)
-        if self.listeners:
-            for event in events:
-                for listener in self.listeners:
-                    listener(event)
+        for event in events:
+            for listener in self.listeners:
+                listener(event)
 
     def _prepare(self, now: datetime) -> Commit:
         changes = self.store.changes()

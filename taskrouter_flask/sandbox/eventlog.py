@@ -205,11 +205,9 @@ class EventLog(Sequence[EventRecord]):
         committed = len(self._events) - self._staged
         return bisect.bisect_left(self._events, now - self.retention, hi=committed, key=_timestamp)
 
-    def commit(self) -> list[EventRecord]:
-        """The events added since the last commit, now part of the log for good."""
-        staged = self.staged()
+    def commit(self) -> None:
+        """Make the events added since the last commit part of the log for good."""
         self._staged = 0
-        return staged
 
     def rollback(self) -> None:
         """Forget the events added since the last commit."""

@@ -141,7 +141,10 @@ class Scheduler:
 
     def commit(self) -> None:
         """Keep the changes since the last commit."""
-        self._added, self._removed = [], []
+        if self._added:
+            self._added.clear()
+        if self._removed:
+            self._removed.clear()
 
     def rollback(self) -> None:
         """Undo every change since the last commit."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, dataclass_transform
 
 from ..expressions import Expression
 from ..workflow import WorkflowConfiguration
@@ -159,7 +159,25 @@ class Record:
         object.__setattr__(self, name, value)
 
 
-@dataclass(slots=True)
+_R = TypeVar("_R", bound=Record)
+
+
+@dataclass_transform()
+def record(cls: type[_R]) -> type[_R]:
+    """Make ``cls`` a slotted dataclass whose fields report their changes to its store.
+
+    Built as a frozen dataclass and then given :class:`Record`'s ``__setattr__``:
+    a frozen dataclass's ``__init__`` sets its fields directly, so building a
+    record costs no call per field, while every later change is reported.
+    """
+    made = dataclass(slots=True, frozen=True)(cls)
+    made.__setattr__ = Record.__setattr__  # type: ignore[method-assign]
+    made.__delattr__ = object.__delattr__  # type: ignore[method-assign]
+    made.__hash__ = None  # type: ignore[assignment]  # mutable: not hashable
+    return made
+
+
+@record
 class WorkspaceRecord(Record):
     sid: str
     friendly_name: str
@@ -173,7 +191,7 @@ class WorkspaceRecord(Record):
     prioritize_queue_order: str = "FIFO"
 
 
-@dataclass(slots=True)
+@record
 class ActivityRecord(Record):
     sid: str
     workspace_sid: str
@@ -183,7 +201,7 @@ class ActivityRecord(Record):
     date_updated: datetime
 
 
-@dataclass(slots=True)
+@record
 class WorkerRecord(Record):
     sid: str
     workspace_sid: str
@@ -205,7 +223,7 @@ class WorkerRecord(Record):
     channels: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@record
 class TaskQueueRecord(Record):
     sid: str
     workspace_sid: str
@@ -224,7 +242,7 @@ class TaskQueueRecord(Record):
     waiting: list[tuple[int, int, str]] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@record
 class WorkflowRecord(Record):
     sid: str
     workspace_sid: str
@@ -238,7 +256,7 @@ class WorkflowRecord(Record):
     date_updated: datetime
 
 
-@dataclass(slots=True)
+@record
 class TaskChannelRecord(Record):
     sid: str
     workspace_sid: str
@@ -249,7 +267,7 @@ class TaskChannelRecord(Record):
     date_updated: datetime
 
 
-@dataclass(slots=True)
+@record
 class WorkerChannelRecord(Record):
     sid: str
     workspace_sid: str
@@ -261,7 +279,7 @@ class WorkerChannelRecord(Record):
     date_updated: datetime
 
 
-@dataclass(slots=True)
+@record
 class TaskRecord(Record):
     sid: str
     workspace_sid: str
@@ -293,7 +311,7 @@ class TaskRecord(Record):
     waiting_key: tuple[int, int, str] | None = None
 
 
-@dataclass(slots=True)
+@record
 class ReservationRecord(Record):
     sid: str
     workspace_sid: str

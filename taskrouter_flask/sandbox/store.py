@@ -194,9 +194,7 @@ class Store:
         """Start recording changes, so that they can be committed or rolled back."""
         self.tracking = True
         self.epoch += 1
-        self._before = []
-        self._added = []
-        self._removed = []
+        # Cleared at commit and rollback: empty here, and reused rather than made anew.
         counters = self.counters
         self._counters_before = (counters.sids, counters.seq, counters.positions)
 
@@ -232,7 +230,12 @@ class Store:
     def commit(self) -> None:
         """End the transaction, keeping its changes."""
         self.tracking = False
-        self._before, self._added, self._removed = [], [], []
+        if self._before:
+            self._before.clear()
+        if self._added:
+            self._added.clear()
+        if self._removed:
+            self._removed.clear()
 
     def rollback(self) -> None:
         """Put every record, table and counter back as it was at :meth:`begin`.
