@@ -310,11 +310,11 @@ class Routing(Part):
         if not self.routable(task) or task.task_queue_sid is None:
             return 0
         queue = self.store.task_queues[task.task_queue_sid]
-        pending = sum(
-            1
-            for r in self.engine.reservations_of_task(task.sid)
-            if r.status is ReservationStatus.PENDING
-        )
+        reservations = self.store.reservations
+        pending = 0
+        for sid in self.store.task_reservations.get(task.sid, ()):
+            if reservations[sid].status is ReservationStatus.PENDING:
+                pending += 1
         return max(0, queue.max_reserved_workers - pending)
 
     def candidates(
