@@ -355,7 +355,13 @@ def check_json_value(
     :raises InvalidArgument: naming ``field`` and what was wrong.
     """
     if isinstance(value, Mapping) and all(
-        type(member) in _FLAT and type(key) is str for key, member in value.items()
+        type(key) is str
+        and (
+            type(member) in _FLAT
+            or (type(member) is int and -_BIG < member < _BIG)
+            or (type(member) is float and math.isfinite(member))
+        )
+        for key, member in value.items()
     ):
         # The common case, a flat object of strings, booleans and nulls: nothing to walk.
         stack: list[tuple[object, int]] = []
@@ -387,6 +393,8 @@ def check_json_value(
 
 #: Scalar types that need no check of their own (numbers do: size, NaN and infinity).
 _FLAT = frozenset({str, bool, type(None)})
+#: Integers strictly within this need no check of their length (it is far below the limit).
+_BIG = 10**60
 
 
 def _checked_scalar(field: str, item: object) -> str | int | float | bool | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import overload
 
 from .bounds import EVENT_RETENTION_DAYS
@@ -143,6 +143,9 @@ class EventLog(Sequence[EventRecord]):
         #: Per worker: the activity they were put in (timestamp, activity SID), oldest first.
         self._activities: defaultdict[str, list[tuple[datetime, str]]] = defaultdict(list)
         self._staged = 0
+        # The oldest event's time, and when it expires: most commits need no subtraction.
+        self._checked_first: datetime | None = None
+        self._checked_until = datetime.min.replace(tzinfo=UTC)
 
     # -- the sequence ----------------------------------------------------------------------
 
@@ -200,7 +203,11 @@ class EventLog(Sequence[EventRecord]):
     def _expired_count(self, now: datetime) -> int:
         if self.retention is None or not self._events:
             return 0
-        if self._events[0].timestamp >= now - self.retention:
+        first = self._events[0].timestamp
+        if first is self._checked_first and now < self._checked_until:
+            return 0  # the oldest event has not reached the retention yet (known cheaply)
+        if first >= now - self.retention:
+            self._checked_first, self._checked_until = first, first + self.retention
             return 0
         committed = len(self._events) - self._staged
         return bisect.bisect_left(self._events, now - self.retention, hi=committed, key=_timestamp)

@@ -161,6 +161,8 @@ class Store:
         self.table(kind_of(record))[getattr(record, "sid")] = record  # noqa: B009
         if self.tracking:
             self._added.append(record)
+            # New in this transaction: a rollback removes it, so its changes need no copy.
+            object.__setattr__(record, "seen", self.epoch)
         return record
 
     def remove(self, record: Record) -> None:
