@@ -150,7 +150,6 @@ class Journal:
         """Write ``engine``'s whole committed state into this (empty) journal."""
         if not self.empty:
             raise ValueError(f"{self.path} already holds a sandbox journal")
-        state = engine.export()
         with self._lock, self._transaction() as cursor:
             for statement in _SCHEMA:
                 cursor.execute(statement)
@@ -163,7 +162,7 @@ class Journal:
                 ),
             )
             cursor.executemany(_INSERT_EVENT, (_event_row(e) for e in engine.log.export()))
-            cursor.executemany(_INSERT_TIMER, (tuple(row) for row in state["timers"]))
+            cursor.executemany(_INSERT_TIMER, (t.to_row() for t in engine.scheduler.export()))
 
     def write(self, commit: Commit) -> None:
         """Write one committed command; when this returns, it is on disk."""
