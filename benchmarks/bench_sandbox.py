@@ -1,6 +1,6 @@
-"""Benchmark the sandbox over real HTTP: routing throughput, and our client against twilio's.
+"""Benchmark the sandbox over real HTTP: routing, our client against twilio's, persistence.
 
-Two parts, each measured in several rounds in one process; figures are medians
+Three parts, each measured in several rounds in one process; figures are medians
 of rounds, and a ratio is the median of each round's own ratio.
 
 1. Routing: a :class:`~taskrouter_flask.sandbox.server.Sandbox` on the real
@@ -21,19 +21,38 @@ of rounds, and a ratio is the median of each round's own ratio.
    same pages and decoding the JSON without building any model, is the floor
    both stand on. The ratio is time(ours) / time(twilio): below 1 means ours
    is faster.
+3. Persistence: sandboxes started with ``data=`` (a SQLite journal, durable:
+   every commit synced to disk before the answer). Two of them run side by
+   side on the real clock, one holding 1,000 tasks and one 10,000 (pending in
+   their queue: no workers), both filled straight through the engine in one
+   transaction. Each round times ``POST /v1/Workspaces/{sid}/Tasks`` one
+   request at a time on each (plain ``requests``, one keep-alive session per
+   sandbox), the order flipping every round; the tasks a round created are
+   then deleted through the engine, untimed, so the counts stay put. The
+   ratio (target at most 1.5x) is the median of each round's median(10k) /
+   median(1k). A third sandbox, with 1,000 tasks and no journal, runs in the
+   same rounds: the reference for the journal's share. Then an engine on a
+   manual clock (set to the real time) routes tasks to completion, as
+   ``bench_engine`` does, until it holds 100,000 events; a
+   :class:`~taskrouter_flask.sandbox.journal.Journal` is written from it at
+   once, and a restart is timed: ``Sandbox(data=path)`` constructed again
+   (target under 2 s), and ``Journal(path).load()`` alone.
 
-Run ``python -m benchmarks.bench_sandbox`` (about 30 s) or add ``--quick``
-(about 10 s). Nothing here asserts on timings.
+Run ``python -m benchmarks.bench_sandbox`` (about a minute) or add
+``--quick`` (about 30 s). Nothing here asserts on timings.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import gc
 import logging
+import math
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -45,12 +64,16 @@ from flask import Flask
 
 from taskrouter_flask import Assignment, Instruction, TaskRouter, accept
 from taskrouter_flask.client import TaskRouterClient
+from taskrouter_flask.sandbox import ManualClock
+from taskrouter_flask.sandbox.clock import SystemClock
+from taskrouter_flask.sandbox.journal import Journal
 from taskrouter_flask.sandbox.server import Sandbox
 
 if not __package__:  # run as a file (python benchmarks/bench_sandbox.py)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import _common as common
+from benchmarks import bench_engine
 
 __all__ = ["build_receiver", "main"]
 
@@ -59,6 +82,13 @@ _row = functools.partial(common.row, widths=(40, 14))
 
 ASSIGNMENT_PATH = "/taskrouter/assignment"
 LIST_PAGE_SIZE = 50
+#: Part 3: the tasks the two journaled sandboxes hold, the target ratio of their create
+#: latencies, the events of the store a restart reads, and the restart's target.
+STORE_SMALL = 1_000
+STORE_LARGE = 10_000
+CREATE_RATIO_TARGET = 1.5
+RESTART_EVENTS = 100_000
+RESTART_TARGET_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +100,34 @@ class Plan(common.Plan):
     routing_cap: float
     list_workers: int
     list_rounds: int
+    persist_rounds: int
+    persist_batch: int
+    restart_rounds: int
 
 
 FULL = Plan(
-    "full", rounds=7, tasks=300, workers=300, routing_cap=60.0, list_workers=1000, list_rounds=15
+    "full",
+    rounds=7,
+    tasks=300,
+    workers=300,
+    routing_cap=60.0,
+    list_workers=1000,
+    list_rounds=15,
+    persist_rounds=7,
+    persist_batch=100,
+    restart_rounds=2,
 )
 QUICK = Plan(
-    "quick", rounds=3, tasks=100, workers=100, routing_cap=30.0, list_workers=1000, list_rounds=7
+    "quick",
+    rounds=3,
+    tasks=100,
+    workers=100,
+    routing_cap=30.0,
+    list_workers=1000,
+    list_rounds=7,
+    persist_rounds=3,
+    persist_batch=50,
+    restart_rounds=1,
 )
 
 
@@ -327,6 +378,241 @@ def run_listing(plan: Plan) -> None:
     _row("time ratio ours/twilio", f"{statistics.median(ratios):.2f}", f"({common.spread(ratios)})")
 
 
+# -- 3. persistence: create latency against the store's size, and restart ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Filled:
+    """A started sandbox, the workspace it holds, and a keep-alive session on it."""
+
+    sandbox: Sandbox
+    workspace_sid: str
+    workflow_sid: str
+    tasks_url: str
+    session: requests.Session
+
+
+def _filled(stack: contextlib.ExitStack, path: Path | None, tasks: int) -> _Filled:
+    """A sandbox journaling to ``path`` (none if ``None``; real clock) with ``tasks`` pending tasks.
+
+    The store is filled straight through the engine, in one transaction (the commands
+    nest in it), so it is one journal commit rather than one per task; then served.
+    """
+    sandbox = Sandbox(data=path)
+    stack.callback(sandbox.stop)
+    engine = sandbox.engine
+
+    def populate() -> tuple[str, str]:
+        with engine.transaction():
+            workspace = engine.create_workspace(friendly_name=f"Store of {tasks:,} tasks").sid
+            queue = engine.create_task_queue(
+                workspace, friendly_name="Backlog", target_workers="1==1"
+            ).sid
+            workflow = engine.create_workflow(
+                workspace,
+                friendly_name="To the backlog",
+                configuration={"task_routing": {"default_filter": {"queue": queue}}},
+            ).sid
+            for index in range(tasks):
+                engine.create_task(
+                    workspace, workflow_sid=workflow, attributes={"type": "stored", "n": index}
+                )
+        return workspace, workflow
+
+    workspace, workflow = sandbox.locked(populate)
+    sandbox.start()
+    session = requests.Session()
+    stack.callback(session.close)
+    session.auth = (sandbox.account_sid, sandbox.auth_token)
+    url = f"{sandbox.base_url}/v1/Workspaces/{workspace}/Tasks"
+    return _Filled(sandbox, workspace, workflow, url, session)
+
+
+def _stored_tasks(side: _Filled) -> int:
+    engine = side.sandbox.engine
+    return side.sandbox.locked(
+        lambda: sum(1 for t in engine.tasks.values() if t.workspace_sid == side.workspace_sid)
+    )
+
+
+def _create_batch(side: _Filled, n: int) -> list[float]:
+    """Seconds of each of ``n`` task creations, sorted; the tasks are then deleted, untimed."""
+    forms = [
+        {"WorkflowSid": side.workflow_sid, "Attributes": f'{{"type": "bench", "n": {index}}}'}
+        for index in range(n)
+    ]
+    seconds: list[float] = []
+    created: list[str] = []
+    gc.collect()
+    for form in forms:
+        start = time.perf_counter()
+        response = side.session.post(side.tasks_url, data=form, timeout=10)
+        seconds.append(time.perf_counter() - start)
+        if response.status_code != 201:
+            raise common.BenchmarkError(
+                f"POST {side.tasks_url} answered {response.status_code}: {response.text[:200]}"
+            )
+        created.append(response.json()["sid"])
+    engine = side.sandbox.engine
+
+    def remove() -> None:
+        with engine.transaction():
+            for sid in created:
+                engine.delete_task(side.workspace_sid, sid)
+
+    side.sandbox.locked(remove)
+    return sorted(seconds)
+
+
+def _restart_store(path: Path) -> tuple[int, float, float]:
+    """Route tasks to completion until the engine holds :data:`RESTART_EVENTS` events,
+    then write a journal of it at once.
+
+    :returns: the events stored, the seconds spent routing, and writing the journal.
+    """
+    gc.collect()
+    began = time.perf_counter()
+    # At the real time, so that a restart on the real clock finds its events retained.
+    world = bench_engine.build(
+        bench_engine.Size(tasks=0, workers=1_000), clock=ManualClock(SystemClock().now())
+    )
+    engine = world.engine
+    setup_events = len(engine.events)
+    routed = 0
+    while len(engine.events) < RESTART_EVENTS:
+        per_task = (len(engine.events) - setup_events) / routed if routed else 8.0
+        missing = RESTART_EVENTS - len(engine.events)
+        batch = max(1, min(1_000, math.ceil(missing / per_task)))
+        bench_engine.route(world, batch)
+        routed += batch
+    routed_at = time.perf_counter()
+    journal = Journal(path)
+    try:
+        journal.initialize(engine)
+    finally:
+        journal.close()
+    return len(engine.events), routed_at - began, time.perf_counter() - routed_at
+
+
+def _restart(path: Path, events: int) -> tuple[float, float]:
+    """Seconds to construct ``Sandbox(data=path)``, and to ``Journal(path).load()`` alone."""
+    gc.collect()
+    start = time.perf_counter()
+    sandbox = Sandbox(data=path)
+    constructed = time.perf_counter() - start
+    try:
+        restored = len(sandbox.engine.events)
+    finally:
+        sandbox.stop()
+    del sandbox
+    if restored != events:
+        raise common.BenchmarkError(f"the restarted sandbox holds {restored} of {events} events")
+    journal = Journal(path)
+    try:
+        gc.collect()
+        start = time.perf_counter()
+        engine = journal.load()
+        loaded = time.perf_counter() - start
+    finally:
+        journal.close()
+    if len(engine.events) != events:
+        raise common.BenchmarkError(f"Journal.load() gave {len(engine.events)} of {events} events")
+    return constructed, loaded
+
+
+def run_persistence(plan: Plan) -> None:
+    """Part 3: create latency with 1,000 and 10,000 stored tasks; restart from 100k events."""
+    batch = plan.persist_batch
+    with tempfile.TemporaryDirectory() as directory, contextlib.ExitStack() as stack:
+        began = time.perf_counter()
+        small = _filled(stack, Path(directory) / "small.sqlite3", STORE_SMALL)
+        large = _filled(stack, Path(directory) / "large.sqlite3", STORE_LARGE)
+        memory = _filled(stack, None, STORE_SMALL)  # the reference: no journal
+        filled = time.perf_counter() - began
+        sides = (small, large, memory)
+        for side in sides:  # warm-up, not counted
+            _create_batch(side, min(10, batch))
+        timed: tuple[list[list[float]], ...] = ([], [], [])
+        for index in range(plan.persist_rounds):  # the order flips every round
+            for position in range(3) if index % 2 == 0 else reversed(range(3)):
+                timed[position].append(_create_batch(sides[position], batch))
+        small_s, large_s, memory_s = timed
+        counts = tuple(_stored_tasks(side) for side in sides)
+        if counts != (STORE_SMALL, STORE_LARGE, STORE_SMALL):
+            raise common.BenchmarkError(f"the stores hold {counts} tasks after the rounds")
+        stack.close()  # stop the sandboxes before building the big store
+        path = Path(directory) / "restart.sqlite3"
+        events, routed_s, written_s = _restart_store(path)
+        megabytes = path.stat().st_size / 1e6
+        restarts = [_restart(path, events) for _ in range(plan.restart_rounds)]
+    print(
+        "3. Persistence: Sandbox(data=...) journaling every commit to SQLite (WAL, synced),"
+        " real clock\n"
+        f"   POST .../Tasks one at a time, keep-alive session, {batch} per store x"
+        f" {plan.persist_rounds} interleaved rounds; tasks pending (no workers),"
+        f" stores filled in {filled:.1f} s"
+    )
+    for label, rounds in (
+        (f"create, {STORE_SMALL:,} tasks stored", small_s),
+        (f"create, {STORE_LARGE:,} tasks stored", large_s),
+        (f"create, {STORE_SMALL:,} tasks, no journal", memory_s),
+    ):
+        values = sorted(value for r in rounds for value in r)
+        medians = [statistics.median(r) * 1e3 for r in rounds]
+        _row(
+            label,
+            f"p50 {common.percentile(values, 0.5) * 1e3:.2f} ms",
+            f"p90 {common.percentile(values, 0.9) * 1e3:.2f} ms"
+            f"  p99 {common.percentile(values, 0.99) * 1e3:.2f} ms"
+            f"  ({common.spread(medians)} ms)",
+        )
+    ratios = [
+        statistics.median(big) / statistics.median(little)
+        for little, big in zip(small_s, large_s, strict=True)
+    ]
+    ratio = statistics.median(ratios)
+    _row(
+        "create latency ratio 10k/1k",
+        f"{ratio:.2f}x",
+        common.target_note(
+            ratio, "<=", CREATE_RATIO_TARGET, rounds=ratios if len(ratios) > 1 else None
+        ),
+    )
+    journal_ratios = [
+        statistics.median(journaled) / statistics.median(unjournaled)
+        for journaled, unjournaled in zip(small_s, memory_s, strict=True)
+    ]
+    _row(
+        "ratio journal/no journal, 1k",
+        f"{statistics.median(journal_ratios):.2f}x",
+        "(diagnostic, not a target)",
+    )
+    print(
+        f"   Restart from {events:,} events ({megabytes:.0f} MB journal; routed in"
+        f" {routed_s:.1f} s, journal written in {written_s:.1f} s), {plan.restart_rounds} round(s)"
+    )
+    constructed = [c for c, _ in restarts]
+    loaded = [load for _, load in restarts]
+    construct_s = statistics.median(constructed)
+    _row(
+        "Sandbox(data=...) constructed",
+        f"{construct_s:.2f} s",
+        common.target_note(
+            construct_s,
+            "<",
+            RESTART_TARGET_S,
+            "g",
+            " s",
+            rounds=constructed if len(constructed) > 1 else None,
+        ),
+    )
+    _row(
+        "Journal(path).load() alone",
+        f"{statistics.median(loaded):.2f} s",
+        f"({common.spread(loaded)} s)" if len(loaded) > 1 else "",
+    )
+
+
 # -- main -------------------------------------------------------------------------------
 
 
@@ -334,15 +620,16 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = common.argument_parser(
         "bench_sandbox",
         "Benchmark the sandbox over HTTP: routing throughput with a real callback"
-        " receiver, and our client against twilio's listing 1,000 workers. Prints figures;"
-        " asserts nothing about timings.",
+        " receiver, our client against twilio's listing 1,000 workers, and persistence"
+        " (create latency with 1,000 and 10,000 stored tasks, restart from 100,000 events)."
+        " Prints figures; asserts nothing about timings.",
         quick="a ~10 s run with less work",
-        rounds="rounds of each part (default 7 and 15, quick 3 and 7)",
+        rounds="rounds of each part (default 7, 15, 7 and 2 restarts; quick 3, 7, 3 and 1)",
     )
     parser.add_argument(
         "--tasks", type=int, help="tasks per routing round (default 300, quick 100)"
     )
-    common.add_only(parser, ("routing", "listing"))
+    common.add_only(parser, ("routing", "listing", "persistence"))
     return common.parse_args(parser, argv, positive=("rounds", "tasks"))
 
 
@@ -354,18 +641,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("taskrouter_flask").setLevel(logging.ERROR)
     plan = common.choose_plan(args, QUICK, FULL)
     if args.rounds is not None:
-        plan = replace(plan, list_rounds=args.rounds)
+        plan = replace(
+            plan,
+            list_rounds=args.rounds,
+            persist_rounds=args.rounds,
+            restart_rounds=args.rounds,
+        )
     if args.tasks is not None:
         plan = replace(plan, tasks=args.tasks, workers=max(plan.workers, args.tasks))
     common.print_header(
         "sandbox benchmarks",
         plan.name,
-        f"{plan.rounds} routing and {plan.list_rounds} listing rounds",
+        f"{plan.rounds} routing, {plan.list_rounds} listing and {plan.persist_rounds}"
+        " persistence rounds",
         ("Flask", "Werkzeug", "requests", "twilio"),
     )
     parts: dict[str, Callable[[], None]] = {
         "routing": lambda: run_routing(plan),
         "listing": lambda: run_listing(plan),
+        "persistence": lambda: run_persistence(plan),
     }
     return common.run_parts(parts, args.only)
 
