@@ -455,7 +455,8 @@ class Engine:
         return [reservations[sid] for sid in self.store.task_reservations.get(task_sid, [])]
 
     def reservations_of_worker(self, worker_sid: str) -> list[ReservationRecord]:
-        return [r for r in self.store.reservations.values() if r.worker_sid == worker_sid]
+        reservations = self.store.reservations
+        return [reservations[sid] for sid in self.store.worker_reservations.get(worker_sid, [])]
 
     def worker_channels_of(self, worker_sid: str) -> list[WorkerChannelRecord]:
         worker = self.store.workers.get(worker_sid)

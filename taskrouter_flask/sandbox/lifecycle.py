@@ -162,6 +162,7 @@ class Lifecycle(Part):
         )
         self.store.add(reservation)
         self.store.task_reservations[task.sid].append(reservation.sid)
+        self.store.worker_reservations.setdefault(worker.sid, []).append(reservation.sid)
         self.store.active[worker.sid].add(reservation.sid)
         self.routing.refresh_ready(worker)
         if task.status is TaskStatus.PENDING:

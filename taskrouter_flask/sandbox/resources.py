@@ -160,7 +160,11 @@ class Resources(Part):
         ):
             for record in [v for v in table.values() if v.workspace_sid == sid]:
                 self.store.remove(record)
-        for index in (self.store.active, self.store.task_reservations):
+        for index in (
+            self.store.active,
+            self.store.task_reservations,
+            self.store.worker_reservations,
+        ):
             for key in [
                 k for k in index if k not in self.store.workers and k not in self.store.tasks
             ]:
@@ -489,6 +493,7 @@ class Resources(Part):
             self.store.remove(record)
         self.store.remove(worker)
         del self.store.active[sid]
+        self.store.worker_reservations.pop(sid, None)
         self.store.ready.discard(sid)
         self.engine.emit(
             workspace_sid,
@@ -895,7 +900,11 @@ class Resources(Part):
         )
         self.store.remove(task)
         for reservation_sid in self.store.task_reservations.pop(sid, []):
-            self.store.remove(self.store.reservations[reservation_sid])
+            reservation = self.store.reservations[reservation_sid]
+            held = self.store.worker_reservations.get(reservation.worker_sid)
+            if held is not None and reservation_sid in held:
+                held.remove(reservation_sid)
+            self.store.remove(reservation)
         for worker in freed:
             self.routing.worker_changed(worker)
 

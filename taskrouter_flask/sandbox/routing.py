@@ -44,8 +44,13 @@ class Routing(Part):
         store = self.store
         store.active = {sid: set() for sid in store.workers}
         store.task_reservations = {sid: [] for sid in store.tasks}
+        store.worker_reservations = {}
         for reservation in store.reservations.values():
             store.task_reservations.setdefault(reservation.task_sid, []).append(reservation.sid)
+            if reservation.worker_sid in store.workers:
+                store.worker_reservations.setdefault(reservation.worker_sid, []).append(
+                    reservation.sid
+                )
             if reservation.status in ACTIVE_RESERVATION and reservation.worker_sid in store.active:
                 store.active[reservation.worker_sid].add(reservation.sid)
         for worker in store.workers.values():

@@ -118,6 +118,8 @@ class Store:
         self.active: dict[str, set[str]] = {}
         #: Per task: its reservations (any status), in creation order.
         self.task_reservations: dict[str, list[str]] = {}
+        #: Per worker: their reservations (any status), in creation order.
+        self.worker_reservations: dict[str, list[str]] = {}
         #: Workers who could take a task now (available activity, free capacity).
         self.ready: set[str] = set()
         # The open transaction: records' fields before their first change, additions,
@@ -242,7 +244,8 @@ class Store:
     def rollback(self) -> None:
         """Put every record, table and counter back as it was at :meth:`begin`.
 
-        The indexes (``active``, ``task_reservations``, ``ready``, and the records'
+        The indexes (``active``, ``task_reservations``, ``worker_reservations``, ``ready``,
+        and the records'
         derived fields) are not restored here: the engine rebuilds them.
         """
         self.tracking = False
@@ -293,4 +296,5 @@ class Store:
             self.table(kind)[getattr(record, "sid")] = record  # noqa: B009
         self.active = {}
         self.task_reservations = {}
+        self.worker_reservations = {}
         self.ready = set()

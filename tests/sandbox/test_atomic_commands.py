@@ -283,6 +283,7 @@ def _indexes(engine: Engine) -> dict[str, Any]:
         {
             "active": store.active,
             "task_reservations": store.task_reservations,
+            "worker_reservations": store.worker_reservations,
             "ready": store.ready,
             "eligible": {sid: q.eligible for sid, q in store.task_queues.items()},
             "waiting": {sid: q.waiting for sid, q in store.task_queues.items()},

@@ -99,6 +99,7 @@ def _assert_same_engine(left: Engine, right: Engine) -> None:
     assert right.store.counters == left.store.counters
     assert right.store.active == left.store.active
     assert right.store.task_reservations == left.store.task_reservations
+    assert right.store.worker_reservations == left.store.worker_reservations
     assert right.store.ready == left.store.ready
     assert right.export() == left.export()
     assert right.now() == left.now()
