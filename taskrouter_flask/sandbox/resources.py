@@ -904,6 +904,8 @@ class Resources(Part):
             held = self.store.worker_reservations.get(reservation.worker_sid)
             if held is not None and reservation_sid in held:
                 held.remove(reservation_sid)
+                if not held:
+                    del self.store.worker_reservations[reservation.worker_sid]
             self.store.remove(reservation)
         for worker in freed:
             self.routing.worker_changed(worker)
