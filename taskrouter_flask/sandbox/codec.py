@@ -47,6 +47,7 @@ from .state import (
 
 __all__ = [
     "KINDS",
+    "STORED_FIELDS",
     "decode_event",
     "decode_record",
     "dump",
@@ -143,6 +144,10 @@ def record_fields(record: type[Record]) -> _Fields:
 
 
 _FIELDS: dict[type[Record], _Fields] = {record: record_fields(record) for record in KINDS.values()}
+#: Per record type: the names of its stored fields (those not derived), in order.
+STORED_FIELDS: dict[type[Record], tuple[str, ...]] = {
+    record: tuple(name for name, _, _ in fields) for record, fields in _FIELDS.items()
+}
 
 
 def encode_record(record: Record) -> dict[str, Any]:

@@ -328,8 +328,9 @@ class Engine:
     def _finish(self) -> None:
         """Commit: hand the changes to the committers, then the events to the listeners."""
         now = self.now()
+        events = self.log.staged() if self.committers or self.listeners else []
         if self.committers:
-            commit = self._prepare(now)
+            commit = self._prepare(now, events)
             if not commit.empty:
                 try:
                     for committer in self.committers:
@@ -340,19 +341,18 @@ class Engine:
         self._depth = 0
         self.store.commit()
         self.scheduler.commit()
-        events = self.log.staged() if self.listeners else ()
         self.log.commit()
         self.log.trim(now)
         for event in events:
             for listener in self.listeners:
                 listener(event)
 
-    def _prepare(self, now: datetime) -> Commit:
+    def _prepare(self, now: datetime, events: list[EventRecord]) -> Commit:
         changes = self.store.changes()
         return Commit(
             written=changes.written,
             deleted=changes.deleted,
-            events=self.log.staged(),
+            events=events,
             expired=self.log.expired(now),
             timers_added=self.scheduler.added(),
             timers_removed=self.scheduler.removed(),

@@ -31,6 +31,7 @@ log bounded. Files live beside ``path`` only as SQLite's own ``-wal`` and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import json
 import logging
@@ -47,7 +48,7 @@ from .codec import decode_event, decode_record, dump, encode_event, encode_recor
 from .engine import Commit, Engine
 from .eventlog import DEFAULT_RETENTION, StoredEvent, event_keys
 from .scheduler import Timer
-from .state import EventRecord
+from .state import EventRecord, Record
 from .store import Counters
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "Journal"]
@@ -59,6 +60,7 @@ FORMAT_NAME = "taskrouter-sandbox-journal"
 #: Bumped whenever the layout changes; other versions are refused, never guessed at.
 FORMAT_VERSION = 4
 
+_WRITE_RECORD = "INSERT OR REPLACE INTO records (kind, sid, position, body) VALUES (?, ?, ?, ?)"
 _INSERT_EVENT = (
     "INSERT INTO events (sid, workspace_sid, type, timestamp, resource_sid, task_sid,"
     " worker_sid, activity_sid, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -154,13 +156,7 @@ class Journal:
             for statement in _SCHEMA:
                 cursor.execute(statement)
             self._write_meta(cursor, engine.account_sid, engine.store.counters, engine.now())
-            cursor.executemany(
-                "INSERT INTO records (kind, sid, position, body) VALUES (?, ?, ?, ?)",
-                (
-                    (kind_of(record), getattr(record, "sid"), record.position, _record(record))  # noqa: B009
-                    for record in engine.store.records()
-                ),
-            )
+            cursor.executemany(_WRITE_RECORD, map(_record_row, engine.store.records()))
             cursor.executemany(_INSERT_EVENT, (_event_row(e) for e in engine.log.export()))
             cursor.executemany(_INSERT_TIMER, (t.to_row() for t in engine.scheduler.export()))
 
@@ -168,14 +164,7 @@ class Journal:
         """Write one committed command; when this returns, it is on disk."""
         with self._lock, self._transaction() as cursor:
             if commit.written:
-                cursor.executemany(
-                    "INSERT OR REPLACE INTO records (kind, sid, position, body)"
-                    " VALUES (?, ?, ?, ?)",
-                    [
-                        (kind_of(r), getattr(r, "sid"), r.position, _record(r))  # noqa: B009
-                        for r in commit.written
-                    ],
-                )
+                cursor.executemany(_WRITE_RECORD, [_record_row(r) for r in commit.written])
             if commit.deleted:
                 cursor.executemany(
                     "DELETE FROM records WHERE kind = ? AND sid = ?", list(commit.deleted)
@@ -238,7 +227,13 @@ class Journal:
         """
         if self.empty:
             raise ValueError(f"{self.path} holds no sandbox state yet")
-        with self._lock, _collector_paused():
+        with _collector_paused():
+            engine = self._read(clock, retention)
+        log.debug("loaded the sandbox engine from %s", self.path)
+        return engine
+
+    def _read(self, clock: Clock | None, retention: timedelta | None) -> Engine:
+        with self._lock:
             meta = self._meta()
             counters = Counters(**meta["counters"])
             saved_now = datetime.fromisoformat(meta["now"])
@@ -272,9 +267,7 @@ class Journal:
             account_sid=meta["account_sid"],
             retention=retention,
         )
-        with _collector_paused():
-            engine.restore(counters, records, events, timers)
-        log.debug("loaded the sandbox engine from %s", self.path)
+        engine.restore(counters, records, events, timers)
         return engine
 
     def close(self) -> None:
@@ -324,16 +317,10 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _record(record: Any) -> str:
-    return dump(encode_record(record))
+def _record_row(record: Record) -> tuple[str, str, int, str]:
+    sid: str = getattr(record, "sid")  # noqa: B009
+    return (kind_of(record), sid, record.position, dump(encode_record(record)))
 
 
 def _counters(counters: Counters) -> str:
-    return dump(
-        {
-            "sids": counters.sids,
-            "seq": counters.seq,
-            "positions": counters.positions,
-            "sid_key": counters.sid_key,
-        }
-    )
+    return dump(dataclasses.asdict(counters))

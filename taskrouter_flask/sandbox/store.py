@@ -8,9 +8,10 @@ their own changes, see :class:`~.state.Record`), so :meth:`Store.rollback`
 puts back exactly what was there, and :meth:`Store.commit` tells the journal
 exactly which records to write.
 
-SIDs come from a keyed hash of a counter rather than from a random
-generator's state, so that the only thing to persist about them is one
-number, and a seed makes them repeat from run to run.
+SIDs come from a counter passed through an odd multiplier (a bijection modulo
+2**128, keyed by the seed) rather than from a random generator's state, so
+that the only thing to persist about them is one number, no two are ever the
+same, and a seed makes them repeat from run to run.
 
 Pure: no clock, no I/O.
 """
@@ -25,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .codec import DERIVED, KINDS, encode_record, kind_of
+from .codec import KINDS, STORED_FIELDS, encode_record, kind_of
 from .errors import NotFound
 from .state import (
     ActivityRecord,
@@ -70,18 +71,8 @@ class Changes:
         return bool(self.written or self.deleted)
 
 
-def _primary_fields(record: type[Record]) -> tuple[str, ...]:
-    derived = DERIVED.get(record, frozenset())
-    return tuple(
-        f.name
-        for f in dataclasses.fields(record)  # type: ignore[arg-type]
-        if f.name not in derived
-    )
-
-
-#: Per record type: its stored fields' names, and a getter of their values as one tuple.
-_FIELDS = {record: _primary_fields(record) for record in KINDS.values()}
-_PRIMARY = {record: operator.attrgetter(*names) for record, names in _FIELDS.items()}
+#: Per record type: a getter of its stored fields' values, as one tuple.
+_PRIMARY = {record: operator.attrgetter(*names) for record, names in STORED_FIELDS.items()}
 _MASK = 2**128 - 1
 
 
@@ -250,7 +241,7 @@ class Store:
         """
         self.tracking = False
         for record, values in reversed(self._before):
-            for name, value in zip(_FIELDS[type(record)], values, strict=True):
+            for name, value in zip(STORED_FIELDS[type(record)], values, strict=True):
                 object.__setattr__(record, name, value)
         for record in reversed(self._added):
             table = self.table(kind_of(record))
