@@ -33,6 +33,10 @@ __all__ = [
 _QUEUE_SID = re.compile(r"WQ[0-9a-fA-F]{32}")
 _ORDER_BY = re.compile(r"\s*worker\.[A-Za-z_][A-Za-z0-9_.]*\s+(ASC|DESC)\s*", re.IGNORECASE)
 _TASK_REF = re.compile(r"task\.[A-Za-z_][A-Za-z0-9_.]*")
+#: How a target may name its queue, and a filter its name: today's key first, then the one
+#: Twilio's older guides print.
+_QUEUE_KEYS = ("queue", "task_queue_sid")
+_NAME_KEYS = ("filter_friendly_name", "friendly_name")
 _TARGET_KEYS = (
     "queue",
     "expression",
@@ -77,6 +81,9 @@ class Target:
     :param known_worker_sid: a ``task.`` name holding the worker SID to route to.
     :param known_worker_friendly_name: a ``task.`` name holding the worker's name.
     :param extra: keys this library does not know, kept for an exact round trip.
+    :param queue_key: the key the document names the queue with: ``"queue"``, or
+        ``"task_queue_sid"`` as Twilio's older guides write it. Both route alike; the
+        spelling is kept so that a document read and written again is unchanged.
     """
 
     queue: str | None = None
@@ -88,10 +95,19 @@ class Target:
     known_worker_sid: str | None = None
     known_worker_friendly_name: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    queue_key: str = "queue"
+
+    def __post_init__(self) -> None:
+        if self.queue_key not in _QUEUE_KEYS:
+            raise ValueError(f"queue_key: expected one of {_QUEUE_KEYS}, got {self.queue_key!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """The target as it appears in the JSON document."""
-        data = {key: getattr(self, key) for key in _TARGET_KEYS if getattr(self, key) is not None}
+        data = {
+            (self.queue_key if key == "queue" else key): getattr(self, key)
+            for key in _TARGET_KEYS
+            if getattr(self, key) is not None
+        }
         data.update(self.extra)
         return data
 
@@ -105,9 +121,18 @@ class Target:
             raise WorkflowConfigurationError(
                 [WorkflowProblem(location, f"expected an object, got {_json_type(data)}")]
             )
-        known = {key: data[key] for key in _TARGET_KEYS if key in data}
-        extra = {key: value for key, value in data.items() if key not in _TARGET_KEYS}
-        return cls(**known, extra=extra)
+        # The older spelling is read only when it is the one used, so that a document
+        # giving both keeps the second in ``extra`` and validate() can point at it.
+        legacy = "queue" not in data and "task_queue_sid" in data
+        queue_key = "task_queue_sid" if legacy else "queue"
+        known = {
+            key: data[queue_key if key == "queue" else key]
+            for key in _TARGET_KEYS
+            if (queue_key if key == "queue" else key) in data
+        }
+        taken = {queue_key, *_TARGET_KEYS}
+        extra = {key: value for key, value in data.items() if key not in taken}
+        return cls(**known, extra=extra, queue_key=queue_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,21 +143,26 @@ class Filter:
     :param targets: the routing steps (stored as a tuple); a step without a timeout is the
         last one reached.
     :param friendly_name: ``filter_friendly_name`` in the document.
+    :param name_key: the key the document names the filter with: ``"filter_friendly_name"``,
+        or ``"friendly_name"`` as Twilio's older guides write it; kept for the round trip.
     """
 
     expression: str
     targets: Sequence[Target] = ()
     friendly_name: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    name_key: str = "filter_friendly_name"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "targets", tuple(self.targets))
+        if self.name_key not in _NAME_KEYS:
+            raise ValueError(f"name_key: expected one of {_NAME_KEYS}, got {self.name_key!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """The filter as it appears in the JSON document."""
         data: dict[str, Any] = {}
         if self.friendly_name is not None:
-            data["filter_friendly_name"] = self.friendly_name
+            data[self.name_key] = self.friendly_name
         data["expression"] = self.expression
         data["targets"] = [target.to_dict() for target in self.targets]
         data.update(self.extra)
@@ -157,15 +187,21 @@ class Filter:
                     )
                 ]
             )
-        known = ("filter_friendly_name", "expression", "targets")
+        name_key = (
+            "friendly_name"
+            if "filter_friendly_name" not in data and "friendly_name" in data
+            else "filter_friendly_name"
+        )
+        known = (name_key, "expression", "targets")
         return cls(
             expression=data.get("expression"),  # type: ignore[arg-type]  # checked by validate()
             targets=tuple(
                 Target.from_dict(item, location=f"{location}.targets[{index}]")
                 for index, item in enumerate(targets)
             ),
-            friendly_name=data.get("filter_friendly_name"),
+            friendly_name=data.get(name_key),
             extra={key: value for key, value in data.items() if key not in known},
+            name_key=name_key,
         )
 
 
@@ -306,6 +342,11 @@ class WorkflowConfiguration:
 
 def _check_target(location: str, target: Target, *, first: bool) -> list[WorkflowProblem]:
     problems: list[WorkflowProblem] = []
+    other = "task_queue_sid" if target.queue_key == "queue" else "queue"
+    if other in target.extra and target.extra[other] != target.queue:
+        problems.append(
+            WorkflowProblem(location, "names two different queues (queue and task_queue_sid)")
+        )
     if target.queue is None:
         if first:
             problems.append(WorkflowProblem(location, "queue is missing"))

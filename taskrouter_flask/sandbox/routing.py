@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..expressions import compile_expression
-from ..workflow import Target
+from ..workflow import Target, WorkflowConfiguration
 from .part import Part
 from .scheduler import StepTimeout
 from .state import (
@@ -162,11 +162,20 @@ class Routing(Part):
             workflow.sid,
             task=self.facts.task(task),
         )
-        task.filter_index = None
-        for index, item in enumerate(config.filters):
-            if compile_expression(item.expression).evaluate(task.attributes):
-                task.filter_index = index
-                break
+        self.enter_filter(task, self.matching_filter(task, config, start=0))
+
+    def matching_filter(
+        self, task: TaskRecord, config: WorkflowConfiguration, *, start: int
+    ) -> int | None:
+        """The first filter from ``start`` on whose expression the task matches."""
+        for index in range(start, len(config.filters)):
+            if compile_expression(config.filters[index].expression).evaluate(task.attributes):
+                return index
+        return None
+
+    def enter_filter(self, task: TaskRecord, filter_index: int | None) -> None:
+        """Start the task on the first step of a filter (``None``: the default filter)."""
+        task.filter_index = filter_index
         task.target_index = 0
         self.enter_target(task)
 
@@ -178,8 +187,29 @@ class Routing(Part):
             return [config.default_filter]
         return list(config.filters[task.filter_index].targets)
 
+    def elapsed(self, task: TaskRecord) -> float:
+        """The task's age in seconds, which its workflow steps' timeouts are measured against."""
+        start = task.virtual_start_time or task.date_created
+        return (self.engine.now() - start).total_seconds()
+
     def enter_target(self, task: TaskRecord) -> None:
+        """Place the task on its current step, passing over steps whose time is already up.
+
+        Twilio measures a step's timeout against the task's age, the timeouts of a filter's
+        steps adding up: in steps of 10 s each, the second ends when the task is 20 s old,
+        however long it spent in the first. A task that enters a filter late (re-evaluated
+        after an attributes change, or with an old ``VirtualStartTime``) starts at the step
+        its age falls in.
+        """
         targets = self.targets(task)
+        elapsed = self.elapsed(task)
+        deadline = _deadline(targets, task.target_index)
+        while deadline is not None and deadline <= elapsed:
+            if task.target_index + 1 == len(targets):
+                self.leave_workflow(task, skipped=False)
+                return
+            task.target_index += 1
+            deadline = _deadline(targets, task.target_index)
         target = targets[task.target_index]
         queue_sid = target.queue or task.task_queue_sid
         assert queue_sid is not None
@@ -194,8 +224,8 @@ class Routing(Part):
             task=self.facts.task(task),
             filter_name=self.filter_name(task),
         )
-        if target.timeout is not None:
-            self.engine.schedule(target.timeout, StepTimeout(task.sid, task.step))
+        if deadline is not None:
+            self.engine.schedule(deadline - elapsed, StepTimeout(task.sid, task.step))
         self.enter_queue(task, queue_sid, target)
 
     def filter_name(self, task: TaskRecord) -> str:
@@ -292,6 +322,22 @@ class Routing(Part):
             task.target_index += 1
             self.enter_target(task)
             return
+        self.leave_workflow(task, skipped=skipped)
+
+    def leave_workflow(self, task: TaskRecord, *, skipped: bool) -> None:
+        """The task is past its filter's last step.
+
+        Skipped out of it, the task is evaluated as if it had not matched that filter (Twilio's
+        words): the filters after it, then the default filter. Timed out of it, or with nothing
+        left to try, it leaves the workflow and is canceled.
+        """
+        assert task.workflow_sid is not None
+        config = self.store.workflows[task.workflow_sid].configuration
+        if skipped and task.filter_index is not None:
+            following = self.matching_filter(task, config, start=task.filter_index + 1)
+            if following is not None or config.default_filter is not None:
+                self.enter_filter(task, following)
+                return
         event_type = "workflow.skipped" if skipped else "workflow.timeout"
         self.engine.emit(
             task.workspace_sid,
@@ -403,6 +449,13 @@ class Routing(Part):
 
 
 _ORDER_PART = re.compile(r"\s*worker\.([A-Za-z_][A-Za-z0-9_.]*)\s+(ASC|DESC)\s*", re.IGNORECASE)
+
+
+def _deadline(targets: list[Target], index: int) -> float | None:
+    """When, in seconds of task age, step ``index`` ends; ``None`` if it does not time out."""
+    if targets[index].timeout is None:
+        return None
+    return float(sum(target.timeout or 0 for target in targets[: index + 1]))
 
 
 def _order_workers(workers: list[WorkerRecord], order_by: str | None) -> list[WorkerRecord]:

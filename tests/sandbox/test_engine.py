@@ -9,6 +9,8 @@ them; they start passing (and so failing the run) once the engine is fixed.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -335,12 +337,45 @@ def test_skip_if_is_not_applied_when_a_reservation_is_made(ws: Workspace) -> Non
     assert ws.holder(task) == "frank"
 
 
-def test_skip_if_on_the_last_step_cancels_with_workflow_skipped(ws: Workspace) -> None:
+def test_a_filter_skipped_on_its_last_step_is_treated_as_not_matched(ws: Workspace) -> None:
+    """twilio.com/docs/taskrouter/worker-presence: "If a Task skips a filter, it will be
+    evaluated as if the Task didn't match the filter"."""
     ws.add_queue("first")
+    ws.add_queue("second")
+    ws.add_queue("fallback")
     ws.add_workflow(
-        default="first",
+        default="fallback",
+        filters=[
+            Filter("1 == 1", (ws.target("first", skip_if="workers.available == 0"),)),
+            Filter("kind == 'x'", (ws.target("second"),)),
+            Filter("1 == 1", (ws.target("second"),)),
+        ],
+    )
+
+    task = ws.task()
+
+    assert task.task_queue_sid == ws.queues["second"].sid
+    assert task.filter_index == 2
+    assert task.status is TaskStatus.PENDING
+
+
+def test_a_skipped_filter_with_no_filter_after_it_falls_to_the_default(ws: Workspace) -> None:
+    ws.add_queue("first")
+    ws.add_queue("fallback")
+    ws.add_workflow(
+        default="fallback",
         filters=[Filter("1 == 1", (ws.target("first", skip_if="workers.available == 0"),))],
     )
+
+    task = ws.task()
+
+    assert task.task_queue_sid == ws.queues["fallback"].sid
+    assert task.status is TaskStatus.PENDING
+
+
+def test_a_skipped_default_filter_cancels_with_workflow_skipped(ws: Workspace) -> None:
+    ws.add_queue("first")
+    ws.add_workflow(default=ws.target("first", skip_if="workers.available == 0"))
     mark = ws.mark()
 
     task = ws.task()
@@ -1286,3 +1321,72 @@ def test_a_smaller_workflow_configuration_does_not_break_routing(ws: Workspace) 
     ws.engine.advance(seconds=10)
 
     assert task.status is TaskStatus.RESERVED
+
+
+# -- step timeouts count from the task's age -----------------------------------------------------
+# twilio.com/docs/taskrouter/task-evaluation: "the queue timeout will be based on the current
+# age of the Task", the steps' timeouts adding up ("the sum of Q1 and Q2 timeouts").
+
+
+def _three_steps(ws: Workspace, **first: Any) -> None:
+    for name in ("first", "second", "third"):
+        ws.add_queue(name)
+    ws.add_workflow(
+        default="third",
+        filters=[
+            Filter(
+                "kind == 'call'",
+                (
+                    ws.target("first", timeout=10, **first),
+                    ws.target("second", timeout=10),
+                    ws.target("third"),
+                ),
+            )
+        ],
+    )
+
+
+def test_a_task_re_evaluated_late_starts_at_the_step_its_age_falls_in(ws: Workspace) -> None:
+    _three_steps(ws)
+    task = ws.task(attributes={"kind": "other"})
+    ws.engine.advance(seconds=15)
+
+    ws.engine.update_task(ws.sid, task.sid, attributes=json.dumps({"kind": "call"}))
+
+    assert task.task_queue_sid == ws.queues["second"].sid
+    ws.engine.advance(seconds=4.9)
+    assert task.task_queue_sid == ws.queues["second"].sid
+    ws.engine.advance(seconds=0.1)
+    assert task.task_queue_sid == ws.queues["third"].sid
+
+
+def test_a_skipped_step_leaves_its_time_to_the_next(ws: Workspace) -> None:
+    _three_steps(ws, skip_if="workers.available == 0")
+
+    task = ws.task(attributes={"kind": "call"})
+
+    assert task.task_queue_sid == ws.queues["second"].sid
+    ws.engine.advance(seconds=19)
+    assert task.task_queue_sid == ws.queues["second"].sid
+    ws.engine.advance(seconds=1)
+    assert task.task_queue_sid == ws.queues["third"].sid
+
+
+def test_an_old_virtual_start_time_passes_over_expired_steps(ws: Workspace) -> None:
+    _three_steps(ws)
+    started = ws.engine.now() - timedelta(seconds=25)
+    mark = ws.mark()
+
+    task = ws.task(attributes={"kind": "call"}, virtual_start_time=started)
+
+    assert task.task_queue_sid == ws.queues["third"].sid
+    assert ws.types_since(mark).count("workflow.target-matched") == 1
+
+
+def test_a_task_past_every_step_leaves_the_workflow(ws: Workspace) -> None:
+    ws.add_queue("first")
+    ws.add_workflow(default="first", filters=[Filter("1 == 1", (ws.target("first", timeout=5),))])
+
+    task = ws.task(virtual_start_time=ws.engine.now() - timedelta(seconds=60))
+
+    assert task.status is TaskStatus.CANCELED
