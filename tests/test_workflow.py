@@ -41,6 +41,72 @@ def test_the_seed_example_round_trips_exactly() -> None:
     assert config.validate() == []
 
 
+#: The configuration as the seed guide prints it (twilio-ruby's TaskRouter guide): each queue
+#: named with ``task_queue_sid``, the filter with ``friendly_name``, the priority a string.
+GUIDE = json.dumps(
+    {
+        "task_routing": {
+            "filters": [
+                {
+                    "friendly_name": "Gold Tickets",
+                    "expression": "customer_value == 'Gold' AND type == 'ticket'",
+                    "targets": [{"task_queue_sid": GOLD, "priority": "2"}],
+                }
+            ],
+            "default_filter": {"task_queue_sid": EVERYONE},
+        }
+    }
+)
+
+
+def test_the_guides_spelling_is_read_and_kept() -> None:
+    config = WorkflowConfiguration.from_json(GUIDE)
+    assert config.validate() == []
+    assert config.filters[0].friendly_name == "Gold Tickets"
+    assert config.filters[0].targets[0].queue == GOLD
+    assert config.default_filter is not None and config.default_filter.queue == EVERYONE
+    assert json.loads(config.to_json()) == json.loads(GUIDE)
+
+
+def test_both_spellings_route_alike_and_compare_by_spelling() -> None:
+    guide, today = WorkflowConfiguration.from_json(GUIDE), WorkflowConfiguration.from_json(SEED)
+    assert guide.filters[0].targets[0].queue == today.filters[0].targets[0].queue
+    assert guide.filters[0].friendly_name == today.filters[0].friendly_name
+    assert guide != today  # each remembers how it was written
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ({"queue": GOLD, "task_queue_sid": EVERYONE}, "names two different queues"),
+        ({"task_queue_sid": "WQ-nope"}, "queue must be a TaskQueue SID"),
+    ],
+)
+def test_spelling_conflicts_are_problems(target: dict[str, Any], problem: str) -> None:
+    config = WorkflowConfiguration.from_dict(
+        {"task_routing": {"filters": [], "default_filter": target}}
+    )
+    assert any(problem in str(item) for item in config.validate())
+
+
+def test_the_same_queue_under_both_keys_is_no_problem() -> None:
+    config = WorkflowConfiguration.from_dict(
+        {"task_routing": {"default_filter": {"queue": GOLD, "task_queue_sid": GOLD}}}
+    )
+    assert config.validate() == []
+    assert config.to_dict()["task_routing"]["default_filter"] == {
+        "queue": GOLD,
+        "task_queue_sid": GOLD,
+    }
+
+
+def test_an_unknown_spelling_is_refused() -> None:
+    with pytest.raises(ValueError, match="queue_key"):
+        Target(queue=GOLD, queue_key="queue_sid")
+    with pytest.raises(ValueError, match="name_key"):
+        Filter("1 == 1", name_key="name")
+
+
 def test_built_in_python_equals_the_document() -> None:
     config = WorkflowConfiguration(
         filters=[
