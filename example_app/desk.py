@@ -129,14 +129,14 @@ class Desk:
         client = self._client()
         names = {sid: name for name, sid in provisioned.activities.items()}
         targets = {spec.name: spec.target_workers for spec in QUEUES}
-        roster = set(provisioned.workers.values())
         self.state.configure(
             queues=[(sid, name, targets[name]) for name, sid in provisioned.queues.items()],
             activities=list(provisioned.activities),
+            # Lists leave attributes out (TaskRouter shows them only on a fetch), so each
+            # worker of the roster is fetched.
             workers=[
                 (w.sid, w.friendly_name or w.sid, names.get(w.activity_sid or ""), w.attributes)
-                for w in client.workers.list()
-                if w.sid in roster
+                for w in (client.workers.fetch(sid) for sid in provisioned.workers.values())
             ],
         )
 
@@ -168,7 +168,9 @@ class Desk:
             behaviour=Behaviour(seed=seed, handle_time=handle_time),
             paused=paused,
         )
-        current = {w.sid: w.attributes for w in client.workers.list()}
+        current = {
+            sid: client.workers.fetch(sid).attributes for sid in provisioned.workers.values()
+        }
         self.handlers.listeners.append(simulator.observe)
         simulator.start(current)
         self.simulator = simulator

@@ -422,6 +422,8 @@ def _workers(
             )
             changes.append(f"created worker {profile.name}")
         else:
+            # Lists leave attributes out (TaskRouter shows them only on a fetch).
+            worker = ws.workers.fetch(worker.sid)
             # The roster decides skills, languages and level; today's tally is the worker's own.
             merged = {**attributes, **{"handled_today": worker.attributes.get("handled_today", 0)}}
             merged = {**worker.attributes, **merged}

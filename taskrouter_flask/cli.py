@@ -55,12 +55,30 @@ def validate_workflow(path: Path) -> None:
     help="SQLite file to keep state in across restarts (default: in memory).",
 )
 @click.option("--seed", type=int, help="Make generated SIDs repeat from run to run.")
-def sandbox(host: str, port: int, data: Path | None, seed: int | None) -> None:
+@click.option(
+    "--api-key-sid",
+    metavar="SK...",
+    help="An API key SID clients may use (default: the app's TASKROUTER_API_KEY_SID).",
+)
+@click.option(
+    "--api-key-secret",
+    metavar="SECRET",
+    help="Its secret (default: the app's TASKROUTER_API_KEY_SECRET).",
+)
+def sandbox(
+    host: str,
+    port: int,
+    data: Path | None,
+    seed: int | None,
+    api_key_sid: str | None,
+    api_key_secret: str | None,
+) -> None:
     """Run a local TaskRouter with this app's credentials.
 
-    Clients authenticate with TASKROUTER_ACCOUNT_SID and TASKROUTER_AUTH_TOKEN, and
-    callbacks are signed with that token, so the app's endpoints accept them. Point
-    TASKROUTER_BASE_URL at the printed URL.
+    Clients authenticate with TASKROUTER_ACCOUNT_SID and TASKROUTER_AUTH_TOKEN, or with
+    the app's API key (TASKROUTER_API_KEY_SID and TASKROUTER_API_KEY_SECRET), as with
+    Twilio; callbacks are signed with the token, so the app's endpoints accept them.
+    Point TASKROUTER_BASE_URL at the printed URL.
     """
     from .sandbox.server import DEFAULT_ACCOUNT_SID, Sandbox
 
@@ -68,14 +86,19 @@ def sandbox(host: str, port: int, data: Path | None, seed: int | None) -> None:
     token = config.get("TASKROUTER_AUTH_TOKEN")
     if not token:
         raise click.ClickException("set TASKROUTER_AUTH_TOKEN: callbacks are signed with it")
-    server = Sandbox(
-        account_sid=config.get("TASKROUTER_ACCOUNT_SID") or DEFAULT_ACCOUNT_SID,
-        auth_token=token,
-        host=host,
-        port=port,
-        data=data,
-        seed=seed,
-    )
+    try:
+        server = Sandbox(
+            account_sid=config.get("TASKROUTER_ACCOUNT_SID") or DEFAULT_ACCOUNT_SID,
+            auth_token=token,
+            host=host,
+            port=port,
+            data=data,
+            seed=seed,
+            api_key_sid=api_key_sid or config.get("TASKROUTER_API_KEY_SID"),
+            api_key_secret=api_key_secret or config.get("TASKROUTER_API_KEY_SECRET"),
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     with server:
         click.echo(f"TaskRouter sandbox on {server.base_url}")
         try:

@@ -515,9 +515,14 @@ class _RestSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
+    #: Fields whose model type has no ``None``: a JSON null leaves the model's default (a
+    #: list response's ``"attributes": null`` is an empty dict, not ``None``).
+    not_none: frozenset[str] = frozenset()
+
     @post_load
     def _build(self, data: dict[str, Any], **kwargs: Any) -> Any:
-        return self.model(**data)
+        kept = {k: v for k, v in data.items() if v is not None or k not in self.not_none}
+        return self.model(**kept)
 
 
 def _rest_field(hint: Any, wire: str, required: bool) -> fields.Field[Any] | None:
@@ -550,15 +555,20 @@ def _rest_schema(model: type) -> Schema:
     hints = get_type_hints(model)
     renames = _REST_RENAMES.get(model, {})
     declared: dict[str, Any] = {"model": model}
+    not_none = set()
     for item in dataclasses.fields(model):
         if item.name == "raw":
             continue
         required = (
             item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
         )
+        hint = hints[item.name]
+        if not required and type(None) not in get_args(hint):
+            not_none.add(item.name)
         field_ = _rest_field(hints[item.name], renames.get(item.name, item.name), required)
         if field_ is not None:
             declared[item.name] = field_
+    declared["not_none"] = frozenset(not_none)
     schema_class = type(f"{model.__name__}ResourceSchema", (_RestSchema,), declared)
     return schema_class()  # type: ignore[no-any-return]
 

@@ -89,7 +89,7 @@ class Target:
     queue: str | None = None
     expression: str | None = None
     priority: int | str | None = None
-    timeout: int | None = None
+    timeout: int | str | None = None
     order_by: str | None = None
     skip_if: str | None = None
     known_worker_sid: str | None = None
@@ -362,17 +362,12 @@ def _check_target(location: str, target: Target, *, first: bool) -> list[Workflo
             f"{location} expression", target.expression, prefixes=("task", "worker")
         )
     priority = target.priority
-    if priority is not None and not (
-        (isinstance(priority, int) and not isinstance(priority, bool) and priority >= 0)
-        or (isinstance(priority, str) and priority.isdigit())
-    ):
+    if priority is not None and not _whole(priority, minimum=0):
         problems.append(
             WorkflowProblem(location, f"priority must be a whole number >= 0, got {priority!r}")
         )
     timeout = target.timeout
-    if timeout is not None and (
-        not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0
-    ):
+    if timeout is not None and not _whole(timeout, minimum=1):
         problems.append(
             WorkflowProblem(
                 location, f"timeout must be a positive number of seconds, got {timeout!r}"
@@ -432,6 +427,14 @@ def _check_expression(
             )
         ]
     return []
+
+
+def _whole(value: Any, *, minimum: int) -> bool:
+    """A whole number of at least ``minimum``, written as a number or as digits in a string
+    (Twilio's configuration reference quotes both ``priority`` and ``timeout``)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
 def _json_type(value: Any) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from .bounds import EVENT_RETENTION_DAYS
-from .server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox
+from .server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox, api_key_pair
 
 
 def _days(text: str) -> int:
@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
         " (default: %(default)s)",
     )
     parser.add_argument(
+        "--api-key-sid",
+        metavar="SK...",
+        help="an API key SID clients may authenticate with, as with Twilio (with --api-key-secret)",
+    )
+    parser.add_argument(
+        "--api-key-secret", metavar="SECRET", help="the API key's secret (with --api-key-sid)"
+    )
+    parser.add_argument(
         "--data",
         metavar="FILE",
         help="SQLite file to keep state in, so a restart continues where it stopped"
@@ -70,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        api_key_pair(args.api_key_sid, args.api_key_secret)
+    except ValueError as exc:
+        parser.error(str(exc).replace("api_key_", "--api-key-"))
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -83,10 +96,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         data=args.data,
         seed=args.seed,
         retention=timedelta(days=args.event_retention_days) if args.event_retention_days else None,
+        api_key_sid=args.api_key_sid,
+        api_key_secret=args.api_key_secret,
     )
     with sandbox:
         print(f"TaskRouter sandbox on {sandbox.base_url}", flush=True)
         print(f"  account SID {sandbox.account_sid}, auth token {sandbox.auth_token}", flush=True)
+        if args.api_key_sid:
+            print(f"  API key {args.api_key_sid} with its secret", flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

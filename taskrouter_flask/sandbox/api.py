@@ -4,14 +4,17 @@ Every operation of the API description is served, on the same paths, with
 the same parameter names and the same JSON: the routes are generated from
 the client's operation table (:data:`taskrouter_flask.client.OPERATIONS`),
 so the client and the sandbox cannot drift apart. Requests need HTTP basic
-auth with the sandbox's account SID and token. Every refusal is Twilio's
-error JSON (``code``, ``message``, ``more_info``, ``status``); unknown
-parameters are refused as Twilio does. The engine is not thread-safe, so
-each request holds the service's lock while it reads or changes state.
+auth with the sandbox's account SID and token, or with one of its API keys.
+Every refusal is Twilio's error JSON (``code``, ``message``, ``more_info``,
+``status``); unknown parameters are refused (our reading: Twilio does not
+document what it does with them, and a typo should not pass silently). The
+engine is not thread-safe, so each request holds the service's lock while it
+reads or changes state.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import threading
@@ -47,6 +50,8 @@ class SandboxService:
 
     :param account_sid: the account SID clients authenticate with (HTTP basic username).
     :param auth_token: the token (HTTP basic password).
+    :param api_keys: API key SIDs (``SK...``) and their secrets, which authenticate as well,
+        as Twilio's recommended credentials do.
 
     Each request runs under ``lock`` as one engine transaction: all of its changes are
     committed (and journaled) before the answer is sent, or none of them is.
@@ -56,6 +61,15 @@ class SandboxService:
     account_sid: str
     auth_token: str
     lock: threading.RLock = field(default_factory=threading.RLock)
+    api_keys: dict[str, str] = field(default_factory=dict)
+
+    def authenticates(self, username: str, password: str) -> bool:
+        """Whether HTTP basic credentials are the account's or one of its API keys'."""
+        if hmac.compare_digest(username.encode(), self.account_sid.encode()):
+            expected = self.auth_token
+        else:
+            expected = self.api_keys.get(username, "")
+        return bool(expected) and hmac.compare_digest(password.encode(), expected.encode())
 
 
 # -- parameter conversion -----------------------------------------------------------------
@@ -79,6 +93,13 @@ _BOOL = {
     "ReEvaluateTasks",
 }
 _BOOL_OR_TEXT = {"Beep", "ConferenceRecord"}
+#: Twilio reads ``true``, ``1`` and ``yes`` as true. For these parameters its reference adds
+#: that every other value means false (Activity and Worker-list ``Available``, the task's
+#: ``IgnoreCapacity``); for the other booleans it says nothing, so we take ``false``, ``0``
+#: and ``no`` as false and refuse the rest rather than guess.
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no"})
+_LENIENT_BOOL = {"Available", "IgnoreCapacity"}
 #: Whole-number parameters and their ranges are :data:`bounds.PARAMETER_RANGES`. These are
 #: parameters of an instruction: out of range, they are refused with the instruction's code
 #: (40001), as the instruction itself would refuse them.
@@ -99,16 +120,28 @@ _LIST = {
 }
 
 
+#: Parameters today's API description no longer lists but Twilio's older guides send, and the
+#: values in which they change nothing: the Ruby guide creates a task with
+#: ``assignment_status: 'pending'``, which every new task is. They are accepted and dropped;
+#: any other value is refused.
+_LEGACY_PARAMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "CreateTask": {"AssignmentStatus": ("pending",)},
+}
+
+
 def _convert(name: str, values: Sequence[str]) -> Any:
     if name in _LIST and len(values) > 1:
         return list(values)
     if len(values) > 1:
         raise InvalidArgument(f"{name}: expected one value, got {len(values)}")
     value = values[0]
-    if name in _BOOL or (name in _BOOL_OR_TEXT and value.lower() in ("true", "false")):
-        if value.lower() not in ("true", "false"):
-            raise InvalidArgument(f"{name}: expected true or false, got {value!r}")
-        return value.lower() == "true"
+    if name in _LENIENT_BOOL:
+        return value.strip().lower() in _TRUE
+    spelled = value.strip().lower()
+    if name in _BOOL or (name in _BOOL_OR_TEXT and spelled in _TRUE | _FALSE):
+        if spelled not in _TRUE | _FALSE:
+            raise InvalidArgument(f"{name}: expected true or false (or 1/0, yes/no), got {value!r}")
+        return spelled in _TRUE
     whole = bounds.PARAMETER_RANGES.get(name)
     if whole is not None:
         try:
@@ -139,13 +172,21 @@ def _params(operation: Operation) -> dict[str, Any]:
             f"{operation.name}: parameters go in the form body, not the query: "
             + ", ".join(sorted(source_names))
         )
-    unknown = sorted(set(source) - set(operation.params))
+    legacy = _LEGACY_PARAMS.get(operation.name, {})
+    for name, accepted in legacy.items():
+        for value in source.getlist(name):
+            if value not in accepted:
+                raise InvalidArgument(
+                    f"{name}: {operation.name} accepts it only as {' or '.join(accepted)}"
+                    f" (what the request does anyway), got {value!r}"
+                )
+    unknown = sorted(set(source) - set(operation.params) - set(legacy))
     if unknown:
         raise InvalidArgument(
             f"{operation.name}: unknown parameter(s) {', '.join(unknown)}; accepted:"
             f" {', '.join(operation.params) or 'none'}"
         )
-    return {name: _convert(name, source.getlist(name)) for name in source}
+    return {name: _convert(name, source.getlist(name)) for name in source if name not in legacy}
 
 
 def _required(operation: Operation, params: Mapping[str, Any]) -> None:
@@ -398,8 +439,7 @@ def _list_task_queues(call: _Call) -> Response:
     if "EvaluateWorkerAttributes" in params:
         attributes = _json_object("EvaluateWorkerAttributes", params["EvaluateWorkerAttributes"])
         items = [q for q in items if q.target.evaluate(attributes)]
-    if params.get("Ordering") == "DateCreated:desc":
-        items.reverse()
+    _order(items, params.get("Ordering"), _QUEUE_ORDERS)
     return call.page(items, call.render.task_queue, "task_queues")
 
 
@@ -453,9 +493,8 @@ def _list_workers(call: _Call) -> Response:
     if "TargetWorkersExpression" in params:
         expression = _expression("TargetWorkersExpression", params["TargetWorkersExpression"])
         items = [w for w in items if expression.evaluate(w.view)]
-    if params.get("Ordering") == "DateCreated:desc":
-        items.reverse()
-    return call.page(items, call.render.worker, "workers")
+    _order(items, params.get("Ordering"), _WORKER_ORDERS)
+    return call.page(items, call.render.listed_worker, "workers")
 
 
 @_handles("ListWorkerChannel")
@@ -531,19 +570,56 @@ def _list_tasks(call: _Call) -> Response:
         items = [t for t in items if expression.evaluate(t.attributes)]
     if "RoutingTarget" in params:
         items = [t for t in items if t.routing_target == params["RoutingTarget"]]
-    ordering = params.get("Ordering")
-    if ordering:
-        for part in reversed(str(ordering).split(",")):
-            key, _, direction = part.partition(":")
-            if key not in ("DateCreated", "Priority") or direction.lower() not in ("asc", "desc"):
-                raise InvalidArgument(
-                    f"Ordering: expected DateCreated or Priority, then :asc or :desc, got {part!r}"
-                )
-            items.sort(
-                key=(lambda t: t.seq) if key == "DateCreated" else (lambda t: t.priority),
-                reverse=direction.lower() == "desc",
+    _order(items, params.get("Ordering"), _TASK_ORDERS, apart=("DateCreated", "VirtualStartTime"))
+    return call.page(items, call.render.listed_task, "tasks")
+
+
+#: What a list's ``Ordering`` may sort by. Twilio documents the tasks' (``DateCreated``,
+#: ``Priority``, ``VirtualStartTime``, the first and last never together); for workers and
+#: task queues it says only "Sorting parameter", so we take their dates and names.
+_TASK_ORDERS: dict[str, Callable[[Any], Any]] = {
+    "DateCreated": lambda t: t.seq,
+    "Priority": lambda t: t.priority,
+    "VirtualStartTime": lambda t: (t.virtual_start_time or t.date_created, t.seq),
+}
+_WORKER_ORDERS: dict[str, Callable[[Any], Any]] = {
+    "DateCreated": lambda w: w.seq,
+    "DateUpdated": lambda w: w.date_updated,
+    "DateStatusChanged": lambda w: w.date_status_changed,
+    "FriendlyName": lambda w: w.friendly_name,
+}
+_QUEUE_ORDERS: dict[str, Callable[[Any], Any]] = {
+    "DateCreated": lambda q: q.position,
+    "DateUpdated": lambda q: q.date_updated,
+    "FriendlyName": lambda q: q.friendly_name,
+}
+
+
+def _order(
+    items: list[Any],
+    ordering: str | None,
+    keys: Mapping[str, Callable[[Any], Any]],
+    *,
+    apart: tuple[str, str] | None = None,
+) -> None:
+    """Sort ``items`` in place by an ``Ordering`` such as ``DateCreated:asc,Priority:desc``:
+    each attribute sorts within the ones before it."""
+    if not ordering:
+        return
+    parts = str(ordering).split(",")
+    names = []
+    for part in parts:
+        name, _, direction = part.strip().partition(":")
+        if name not in keys or direction.lower() not in ("asc", "desc"):
+            raise InvalidArgument(
+                f"Ordering: expected {' or '.join(keys)}, then :asc or :desc, got {part!r}"
             )
-    return call.page(items, call.render.task, "tasks")
+        names.append(name)
+    if apart is not None and set(apart) <= set(names):
+        raise InvalidArgument(f"Ordering: {apart[0]} and {apart[1]} cannot be combined")
+    for part in reversed(parts):  # stable sorts, last key first
+        name, _, direction = part.strip().partition(":")
+        items.sort(key=keys[name], reverse=direction.lower() == "desc")
 
 
 def _reservations(call: _Call, records: list[Any], via_worker: bool) -> Response:
@@ -878,8 +954,8 @@ def create_app(service: SandboxService, *, base_url: str | None = None) -> Flask
         auth = request.authorization
         return (
             auth is not None
-            and auth.username == service.account_sid
-            and auth.password == service.auth_token
+            and auth.type == "basic"
+            and service.authenticates(auth.username or "", auth.password or "")
         )
 
     def view_for(operation: Operation) -> Callable[..., Response]:

@@ -32,6 +32,8 @@ from typing import Any
 from .errors import InvalidArgument
 
 __all__ = [
+    "MAX_NAME_CHARS",
+    "EVENT_REDACTION_MINUTES",
     "EVENT_RETENTION_DAYS",
     "MAX_ASSIGNMENT_COUNT",
     "MAX_CHANNEL_CAPACITY",
@@ -51,6 +53,7 @@ __all__ = [
     "MAX_WORKER_ATTRIBUTES",
     "MAX_WORKFLOW_CONFIGURATION",
     "PARAMETER_RANGES",
+    "STATISTICS_START_DAYS",
     "IntRange",
     "check_int",
     "check_json_value",
@@ -64,6 +67,10 @@ _LIMITS_PAGE = "https://www.twilio.com/docs/taskrouter/limits"
 
 # -- Twilio's documented limits -------------------------------------------------------------
 
+#: Names of workspaces, activities, workers and task channels: "It can be up to 64 characters
+#: long" (their ``FriendlyName`` in Twilio's OpenAPI description; queues and workflows give no
+#: limit).
+MAX_NAME_CHARS = 64
 #: Task priority: "Value can be 0 to 2^31 (2,147,483,647)" (the Task resource's ``Priority``,
 #: https://www.twilio.com/docs/taskrouter/api/task, and Twilio's OpenAPI description).
 MAX_PRIORITY = 2**31 - 1
@@ -98,11 +105,25 @@ MAX_TASK_ATTRIBUTES = 4096
 #: Counted here in characters; the REST body is also capped at 1 MiB by the app.
 MAX_WORKFLOW_CONFIGURATION = 1_038_576
 #: Max assignment count: a task moves from pending to reserved at most 1,000 times before it
-#: is canceled, https://www.twilio.com/docs/taskrouter/limits.
+#: is canceled, https://www.twilio.com/docs/taskrouter/limits ("Number of times a Task can move
+#: from status pending to reserved before being cancelled. In a multi-reservation setup, the
+#: simultaneous reservation of multiple workers equates to only a single Task state change").
+#: Enforced by :mod:`.lifecycle`.
 MAX_ASSIGNMENT_COUNT = 1000
 #: Events are kept 30 days: "it keeps that data for 30 days",
 #: https://www.twilio.com/docs/taskrouter/api/event.
 EVENT_RETENTION_DAYS = 30
+#: The Events resource redacts the task attributes of older events: "Task Attributes for Events
+#: occuring more 43,200 minutes ago will be redacted" (the ``Minutes`` parameter, sic) and "Task
+#: Attributes for Events older than 30 days will be redacted" (``StartDate``),
+#: https://www.twilio.com/docs/taskrouter/api/event. Matters only when the sandbox keeps events
+#: longer than :data:`EVENT_RETENTION_DAYS`; applied by :mod:`.render`.
+EVENT_REDACTION_MINUTES = 43_200
+#: Statistics refuse a ``StartDate`` more than 30 days back with a 400 and error 14241: "we will
+#: no longer return data older than 30 days, and instead return a 400-response for requests
+#: with <start_date> older than 30 days", https://www.twilio.com/docs/api/errors/14241.
+#: Applied by :mod:`.statistics`.
+STATISTICS_START_DAYS = 30
 
 # -- our own bounds, where Twilio documents none --------------------------------------------
 
@@ -123,9 +144,11 @@ MAX_JSON_NUMBER_TEXT = 100
 MAX_INSTRUCTION_TIMEOUT = 999
 #: Ours: the ``Minutes`` window of events and statistics, at most one year (525,600 minutes).
 #: Twilio documents no maximum; it keeps events 30 days (:data:`EVENT_RETENTION_DAYS`), redacts
-#: task attributes of events older than 43,200 minutes, and refuses statistics that start more
-#: than 30 days back (https://www.twilio.com/docs/api/errors/14241). A year keeps every such
-#: request valid here while refusing windows that reach before the year 1.
+#: task attributes of events older than 43,200 minutes (:data:`EVENT_REDACTION_MINUTES`), and
+#: refuses statistics whose ``StartDate`` is more than 30 days back
+#: (:data:`STATISTICS_START_DAYS`; the error page names ``start_date`` only, so a ``Minutes``
+#: window reaching further back is not refused). A year keeps every such request valid here
+#: while refusing windows that reach before the year 1.
 MAX_MINUTES = 525_600
 #: Ours: the highest ``Page`` number, the largest 32-bit signed integer (Twilio's ``Page`` has
 #: only a minimum of 0 in its OpenAPI description).

@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..expressions import compile_expression
 from ..workflow import WorkflowConfiguration
 from .state import (
     ActivityChange,
@@ -43,6 +42,7 @@ from .state import (
     WorkflowFacts,
     WorkflowRecord,
     WorkspaceRecord,
+    queue_target,
 )
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "STORED_FIELDS",
     "decode_event",
     "decode_record",
+    "derive",
     "dump",
     "encode_event",
     "encode_record",
@@ -185,11 +186,19 @@ def decode_record(kind: str, data: Mapping[str, Any]) -> Record:
         place(record, name, value if decode is None else decode(value))
     for name, factory in _EMPTY[record_type]:
         place(record, name, factory())
-    if record_type is TaskQueueRecord:
-        place(record, "target", compile_expression(data["target_workers"]))
-    elif record_type is WorkflowRecord:
-        place(record, "configuration", WorkflowConfiguration.from_json(data["document"]))
+    derive(record)
     return record
+
+
+def derive(record: Record) -> None:
+    """Recompute the fields a record derives from its stored ones (a compiled queue
+    expression, a parsed workflow configuration): after a decode, and after a rollback
+    put the stored ones back."""
+    if isinstance(record, TaskQueueRecord):
+        object.__setattr__(record, "target", queue_target(record.target_workers))
+    elif isinstance(record, WorkflowRecord):
+        configuration = WorkflowConfiguration.from_json(record.document)
+        object.__setattr__(record, "configuration", configuration)
 
 
 #: The facts an event may carry, by the name of its field.

@@ -27,13 +27,15 @@ Readings of TaskRouter where its documentation leaves a gap:
   ``default``, ``voice``, ``chat``, ``sms``, ``video`` and ``email``. The
   ``FIFO`` template also adds the queue ``Sample Queue`` (``1==1``) and the
   workflow ``Default Fifo Workflow`` routing every task to it.
-* Tasks are offered highest priority first, then oldest first (newest first
-  in a ``LIFO`` queue); a worker is chosen by the target's ``order_by``
-  (missing attributes last), then longest idle (the time it last became free
-  for work), then creation order.
+* Tasks are offered highest priority first, then by virtual start time, oldest
+  first (a ``LIFO`` queue takes the newest first, whatever its priority); a
+  worker is chosen by the target's ``order_by`` (missing attributes last), then
+  longest idle (the time it last became free for work), then creation order.
 * A worker who rejects a task may be offered it again at once, unless the
   rejection moved them to an unavailable activity (which is why Twilio
-  recommends doing so); after 1,000 rejections the task is canceled.
+  recommends doing so); after 1,000 moves from pending to reserved
+  (Twilio's max assignment count: rejections, timeouts and rescinds alike) the task is
+  canceled.
 * A single-tasking worker holds one task at a time, from reservation to
   completion (wrapping included). In a multitasking workspace a worker holds
   up to each task channel's configured capacity and their activity does not
@@ -408,7 +410,13 @@ class Engine:
         return self.log.of_workspace(workspace_sid, start, end)
 
     def task_age(self, task: TaskRecord) -> int:
-        """Seconds since the task was created (or its virtual start time)."""
+        """Seconds since the task was created: Twilio's ``age``, which step timeouts count."""
+        return max(0, int((self.now() - task.date_created).total_seconds()))
+
+    def task_wait(self, task: TaskRecord) -> int:
+        """Seconds since the task's virtual start time: how long it has waited, by the clock
+        that orders its queue (the statistics' longest waiting task, an event's ``TaskAge``).
+        """
         start = task.virtual_start_time or task.date_created
         return max(0, int((self.now() - start).total_seconds()))
 

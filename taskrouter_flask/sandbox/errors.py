@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from ..errors import TaskRouterError
 
-__all__ = ["EngineError", "InvalidArgument", "InvalidTransition", "NotFound", "PreconditionFailed"]
+__all__ = [
+    "STATISTICS_START_DATE_TOO_OLD",
+    "EngineError",
+    "InvalidArgument",
+    "InvalidTransition",
+    "NotFound",
+    "PreconditionFailed",
+]
+
+#: Twilio's code for statistics asked from a ``StartDate`` more than 30 days back (HTTP 400):
+#: "start_date passed to TaskRouter statistics is older than 30 days",
+#: https://www.twilio.com/docs/api/errors/14241.
+STATISTICS_START_DATE_TOO_OLD = 14241
 
 
 class EngineError(TaskRouterError):

@@ -4,6 +4,25 @@ Why a part of its own: every policy about a reservation lives here and only
 here: what a timeout, a rejection, an acceptance or a completion does to the
 task, the worker's activity and capacity, and who is offered work next.
 Every status change goes through the transition tables of :mod:`.state`.
+
+The max assignment count: Twilio's limits page
+(https://www.twilio.com/docs/taskrouter/limits) gives "Max Assignment Count",
+1,000: the "Number of times a Task can move from status pending to reserved
+before being cancelled. In a multi-reservation setup, the simultaneous
+reservation of multiple workers equates to only a single Task state change".
+So every move of a task from pending to reserved counts (in :meth:`Lifecycle.reserve`),
+whatever ends the reservation afterwards: a rejection, a timeout, a rescind or
+a cancel. Reservations made while the task is already reserved do not count.
+The count is kept in ``TaskRecord.rejections`` (the record's field keeps its
+old name; it now counts moves, not rejections). When a task that has moved
+:data:`MAX_ASSIGNMENT_COUNT` times is back to pending, it is canceled there
+and then with the reason :data:`MAX_ASSIGNMENT_REASON`; and a task is never
+reserved a 1,001st time (a move back to pending by a step timeout or a
+re-evaluation, which reroutes the task at once, meets the check in
+:meth:`Lifecycle.reserve`). Twilio documents no reason text for this cancel;
+``"Task TTL Exceeded or Max assignment count exceeded"`` is the
+``TaskCanceledReason`` that applications handling Twilio's ``task.canceled``
+events test for, so the sandbox uses it.
 """
 
 from __future__ import annotations
@@ -13,6 +32,7 @@ from typing import Any
 
 from ..errors import InstructionError
 from ..instructions import instruction_from_dict
+from .bounds import MAX_ASSIGNMENT_COUNT
 from .errors import InvalidArgument, InvalidTransition, NotFound
 from .part import Part
 from .resources import DEFAULT_RESERVATION_TIMEOUT, check_revision
@@ -28,10 +48,13 @@ from .state import (
     check_transition,
 )
 
-__all__ = ["MAX_REJECTIONS", "Lifecycle"]
+__all__ = ["MAX_ASSIGNMENT_COUNT", "MAX_ASSIGNMENT_REASON", "MAX_REJECTIONS", "Lifecycle"]
 
-#: After this many rejections a task is canceled.
-MAX_REJECTIONS = 1000
+#: The old name of :data:`MAX_ASSIGNMENT_COUNT`, kept for its importers: the limit counts every
+#: move from pending to reserved, rejected or not.
+MAX_REJECTIONS = MAX_ASSIGNMENT_COUNT
+#: The ``reason`` (``TaskCanceledReason``) of a task canceled at the max assignment count.
+MAX_ASSIGNMENT_REASON = "Task TTL Exceeded or Max assignment count exceeded"
 
 
 class Lifecycle(Part):
@@ -139,6 +162,17 @@ class Lifecycle(Part):
             if reservation.status is ReservationStatus.PENDING:
                 self.end_reservation(reservation, ReservationStatus.CANCELED)
 
+    def cancel_at_max_assignments(self, task: TaskRecord) -> None:
+        """Cancel a task that has moved from pending to reserved too often (see the module)."""
+        self.cancel_task(
+            task,
+            MAX_ASSIGNMENT_REASON,
+            description=(
+                f"Task {task.sid} canceled: it moved from pending to reserved"
+                f" {task.rejections} times, the max assignment count"
+            ),
+        )
+
     def cancel_pending(self, task: TaskRecord) -> list[WorkerRecord]:
         """Cancel the task's pending reservations before it moves; return the freed workers."""
         freed = []
@@ -148,14 +182,28 @@ class Lifecycle(Part):
                 freed.append(self.store.workers[reservation.worker_sid])
         return freed
 
-    def reserve(self, task: TaskRecord, worker: WorkerRecord, queue: TaskQueueRecord) -> None:
+    def reserve(
+        self, task: TaskRecord, worker: WorkerRecord, queue: TaskQueueRecord | None
+    ) -> None:
+        """Reserve ``task`` for ``worker``, from ``queue`` (``None``: a task routed straight
+        to the worker by its ``RoutingTarget``)."""
+        """Offer ``task`` to ``worker``: a pending reservation, and the task reserved.
+
+        A pending task that has already moved to reserved :data:`MAX_ASSIGNMENT_COUNT` times
+        is canceled instead; a task no longer pending or reserved is left alone.
+        """
+        if not self.routing.routable(task):
+            return
+        if task.status is TaskStatus.PENDING and task.rejections >= MAX_ASSIGNMENT_COUNT:
+            self.cancel_at_max_assignments(task)
+            return
         now = self.engine.now()
         reservation = ReservationRecord(
             sid=self.store.new_sid("WR"),
             workspace_sid=task.workspace_sid,
             task_sid=task.sid,
             worker_sid=worker.sid,
-            task_queue_sid=queue.sid,
+            task_queue_sid=queue.sid if queue is not None else None,
             status=ReservationStatus.PENDING,
             date_created=now,
             date_updated=now,
@@ -166,12 +214,17 @@ class Lifecycle(Part):
         self.store.active[worker.sid].add(reservation.sid)
         self.routing.refresh_ready(worker)
         if task.status is TaskStatus.PENDING:
+            task.rejections += 1  # one more move from pending to reserved
             self.task_transition(task, TaskStatus.RESERVED, None)
         if self.routing.wants_reservations(task) == 0:
             self.routing.leave_queue(task)
         self.reservation_event(reservation, "reservation.created", "created")
         workspace = self.store.workspaces[worker.workspace_sid]
-        if queue.reservation_activity_sid and not workspace.multi_task_enabled:
+        if (
+            queue is not None
+            and queue.reservation_activity_sid
+            and not workspace.multi_task_enabled
+        ):
             self.set_activity(worker, queue.reservation_activity_sid)
         timeout = (
             self.store.workflows[task.workflow_sid].task_reservation_timeout
@@ -287,10 +340,11 @@ class Lifecycle(Part):
             if other.sid != reservation.sid and other.status is ReservationStatus.PENDING:
                 self.end_reservation(other, ReservationStatus.RESCINDED, match=False)
                 freed.append(self.store.workers[other.worker_sid])
-        queue = self.store.task_queues[reservation.task_queue_sid]
+        queue = self.store.task_queues.get(reservation.task_queue_sid or "")
         worker = self.store.workers[reservation.worker_sid]
         if (
-            queue.assignment_activity_sid
+            queue is not None
+            and queue.assignment_activity_sid
             and not self.store.workspaces[worker.workspace_sid].multi_task_enabled
         ):
             self.set_activity(worker, queue.assignment_activity_sid)
@@ -338,8 +392,6 @@ class Lifecycle(Part):
             ReservationStatus.RESCINDED,
         )
         if unaccepted and self.routing.routable(task):
-            if new is ReservationStatus.REJECTED:
-                task.rejections += 1
             if task.status is TaskStatus.RESERVED and not any(
                 r.status is ReservationStatus.PENDING
                 for r in self.engine.reservations_of_task(task.sid)
@@ -358,12 +410,12 @@ class Lifecycle(Part):
         if activity_sid is not None:
             self.set_activity(worker, activity_sid)
         if unaccepted and self.routing.routable(task):
-            if task.rejections >= MAX_REJECTIONS:
-                self.cancel_task(
-                    task,
-                    "Task rejected too many times",
-                    description=f"Task {task.sid} canceled after {MAX_REJECTIONS} rejections",
-                )
+            if (
+                match
+                and task.status is TaskStatus.PENDING
+                and task.rejections >= MAX_ASSIGNMENT_COUNT
+            ):
+                self.cancel_at_max_assignments(task)
             elif task.task_queue_sid is not None:
                 self.routing.wait(task)
                 if match:

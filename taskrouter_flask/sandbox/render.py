@@ -8,10 +8,11 @@ links stays on the sandbox.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..schemas import format_timestamp
+from .bounds import EVENT_REDACTION_MINUTES
 from .engine import Engine
 from .state import (
     ActivityRecord,
@@ -27,7 +28,13 @@ from .state import (
 )
 from .wire import event_fields
 
-__all__ = ["Renderer", "iso"]
+__all__ = ["REDACTED_TASK_ATTRIBUTES", "Renderer", "iso"]
+
+#: What an old event's ``event_data.task_attributes`` reads once redacted (see
+#: :meth:`Renderer.event`): an empty JSON object, as text like every other value there.
+REDACTED_TASK_ATTRIBUTES = "{}"
+#: How old an event must be, more than this, for its task attributes to be redacted.
+REDACT_AFTER = timedelta(minutes=EVENT_REDACTION_MINUTES)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -95,6 +102,10 @@ class Renderer:
             "url": url,
             "links": {"workspace": self._ws(record.workspace_sid)},
         }
+
+    def listed_worker(self, record: WorkerRecord) -> dict[str, Any]:
+        """A worker as a list shows it: Twilio gives attributes only when one is fetched."""
+        return {**self.worker(record), "attributes": None}
 
     def worker(self, record: WorkerRecord) -> dict[str, Any]:
         url = f"{self._ws(record.workspace_sid)}/Workers/{record.sid}"
@@ -220,6 +231,10 @@ class Renderer:
             "links": {"workspace": self._ws(record.workspace_sid)},
         }
 
+    def listed_task(self, record: TaskRecord) -> dict[str, Any]:
+        """A task as a list shows it: Twilio gives attributes only when one task is fetched."""
+        return {**self.task(record), "attributes": None}
+
     def task(self, record: TaskRecord) -> dict[str, Any]:
         url = f"{self._ws(record.workspace_sid)}/Tasks/{record.sid}"
         engine = self.engine
@@ -288,6 +303,23 @@ class Renderer:
         }
 
     def event(self, record: EventRecord) -> dict[str, Any]:
+        """The Events resource's JSON for ``record`` (both the list and the fetch).
+
+        Redaction: Twilio's Event resource page
+        (https://www.twilio.com/docs/taskrouter/api/event) says "Task Attributes for Events
+        occuring more 43,200 minutes ago will be redacted" (``Minutes``) and "Task Attributes for
+        Events older than 30 days will be redacted" (``StartDate``), without showing what a
+        redacted value looks like. Our reading: an event whose time is *more than* 43,200
+        minutes (:data:`~.bounds.EVENT_REDACTION_MINUTES`) before now, however it was asked for
+        (list, filters, or fetch by SID), has ``event_data.task_attributes`` replaced by
+        :data:`REDACTED_TASK_ATTRIBUTES`, an empty JSON object, so a reader that parses the
+        attributes still gets an object, with nothing of the task's data in it. The field is
+        kept; every other field (the task SID, its status, the worker's attributes) is not
+        touched, since the page names task attributes only. Exactly 43,200 minutes old is not
+        yet redacted. The stored event is unchanged: callbacks were sent when it happened, and
+        the redaction is only how the REST API shows it. It can be seen only when the sandbox
+        keeps events longer than Twilio's 30 days (``Sandbox(retention=...)``).
+        """
         ws = self._ws(record.workspace_sid)
         collections = {
             "Task": "Tasks",
@@ -309,13 +341,16 @@ class Renderer:
         else:
             resource_url = ws
         stamp = record.timestamp
+        fields = event_fields(record)
+        if "TaskAttributes" in fields and self.engine.now() - stamp > REDACT_AFTER:
+            fields["TaskAttributes"] = REDACTED_TASK_ATTRIBUTES
         return {
             "account_sid": self.engine.account_sid,
             "actor_sid": record.workspace_sid,
             "actor_type": "workspace",
             "actor_url": ws,
             "description": record.description,
-            "event_data": _event_data(event_fields(record)),
+            "event_data": _event_data(fields),
             "event_date": iso(stamp),
             "event_date_ms": int(stamp.timestamp() * 1000),
             "event_type": record.type,

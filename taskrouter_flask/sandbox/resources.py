@@ -18,6 +18,7 @@ from ..expressions import ExpressionError, compile_expression
 from ..workflow import Target, WorkflowConfiguration, WorkflowConfigurationError
 from .bounds import (
     MAX_CHANNEL_CAPACITY,
+    MAX_NAME_CHARS,
     MAX_PRIORITY,
     MAX_RESERVATION_TIMEOUT,
     MAX_RESERVED_WORKERS,
@@ -42,6 +43,7 @@ from .state import (
     WorkerRecord,
     WorkflowRecord,
     WorkspaceRecord,
+    queue_target,
 )
 
 __all__ = [
@@ -66,15 +68,18 @@ class Resources(Part):
         friendly_name: str,
         event_callback_url: str | None = None,
         events_filter: str | None = None,
-        multi_task_enabled: bool = False,
+        multi_task_enabled: bool = True,
         template: str | None = None,
         prioritize_queue_order: str = "FIFO",
     ) -> WorkspaceRecord:
-        """Create a workspace with its default activities and task channels."""
-        _require_text("FriendlyName", friendly_name)
+        """Create a workspace with its default activities and task channels.
+
+        As Twilio's reference says: multi-tasking unless told otherwise, and the ``NONE``
+        template (default activities only) unless ``FIFO`` asks for a queue and a workflow.
+        """
+        _require_text("FriendlyName", friendly_name, max_chars=MAX_NAME_CHARS)
         _choice("PrioritizeQueueOrder", prioritize_queue_order, ("FIFO", "LIFO"))
-        if template not in (None, "FIFO"):
-            raise InvalidArgument(f"Template: expected FIFO, got {template!r}")
+        _choice("Template", template or "NONE", ("NONE", "FIFO"))
         now = self.engine.now()
         workspace = WorkspaceRecord(
             sid=self.store.new_sid("WS"),
@@ -123,8 +128,17 @@ class Resources(Part):
                 self.engine.activity(sid, changes[activity_key])
         if changes.get("prioritize_queue_order") is not None:
             _choice("PrioritizeQueueOrder", changes["prioritize_queue_order"], ("FIFO", "LIFO"))
+        if changes.get("multi_task_enabled") is False and workspace.multi_task_enabled:
+            # Twilio: a multi-tasking workspace "can't be updated to single-tasking unless
+            # ... another (legacy) single-tasking Workspace exists".
+            if not any(not w.multi_task_enabled for w in self.store.workspaces.values()):
+                raise InvalidArgument(
+                    "MultiTaskEnabled: a multi-tasking workspace can be made single-tasking only"
+                    " while another single-tasking workspace exists; create one with"
+                    " MultiTaskEnabled=false instead"
+                )
         if changes.get("friendly_name") is not None:
-            _require_text("FriendlyName", changes["friendly_name"])
+            _require_text("FriendlyName", changes["friendly_name"], max_chars=MAX_NAME_CHARS)
         for key, value in changes.items():
             if value is not None:
                 setattr(workspace, key, value)
@@ -177,7 +191,7 @@ class Resources(Part):
     ) -> ActivityRecord:
         """Create an activity (a worker state, available for work or not)."""
         self.engine.workspace(workspace_sid)
-        _require_text("FriendlyName", friendly_name)
+        _require_text("FriendlyName", friendly_name, max_chars=MAX_NAME_CHARS)
         now = self.engine.now()
         activity = ActivityRecord(
             self.store.new_sid("WA"), workspace_sid, friendly_name, bool(available), now, now
@@ -199,7 +213,7 @@ class Resources(Part):
         """Rename an activity (its availability cannot change)."""
         activity = self.engine.activity(workspace_sid, sid)
         if friendly_name is not None:
-            _require_text("FriendlyName", friendly_name)
+            _require_text("FriendlyName", friendly_name, max_chars=MAX_NAME_CHARS)
             activity.friendly_name = friendly_name
             for worker in self.store.workers.values():
                 if worker.activity_sid == sid:
@@ -243,7 +257,7 @@ class Resources(Part):
     ) -> TaskChannelRecord:
         """Create a task channel, and a worker channel for it on every worker."""
         self.engine.workspace(workspace_sid)
-        _require_text("FriendlyName", friendly_name)
+        _require_text("FriendlyName", friendly_name, max_chars=MAX_NAME_CHARS)
         _require_text("UniqueName", unique_name)
         if any(
             c.workspace_sid == workspace_sid and c.unique_name == unique_name
@@ -281,7 +295,7 @@ class Resources(Part):
         channel = self.engine.task_channel(workspace_sid, sid)
         _known("task channel", changes, _CHANNEL_CHANGES)
         if changes.get("friendly_name") is not None:
-            _require_text("FriendlyName", changes["friendly_name"])
+            _require_text("FriendlyName", changes["friendly_name"], max_chars=MAX_NAME_CHARS)
             channel.friendly_name = changes["friendly_name"]
         if changes.get("channel_optimized_routing") is not None:
             channel.channel_optimized_routing = bool(changes["channel_optimized_routing"])
@@ -391,12 +405,8 @@ class Resources(Part):
     ) -> WorkerRecord:
         """Create a worker, in the workspace's default activity unless told otherwise."""
         workspace = self.engine.workspace(workspace_sid)
-        _require_text("FriendlyName", friendly_name)
-        if any(
-            w.workspace_sid == workspace_sid and w.friendly_name == friendly_name
-            for w in self.store.workers.values()
-        ):
-            raise InvalidArgument(f"FriendlyName: a worker named {friendly_name!r} exists")
+        _require_text("FriendlyName", friendly_name, max_chars=MAX_NAME_CHARS)
+        self.unique_worker_name(workspace_sid, friendly_name)
         activity_sid = activity_sid or workspace.default_activity_sid
         assert activity_sid is not None
         self.engine.activity(workspace_sid, activity_sid)
@@ -432,6 +442,14 @@ class Resources(Part):
         self.routing.worker_changed(worker)
         return worker
 
+    def unique_worker_name(self, workspace_sid: str, name: str, *, but: str = "") -> None:
+        """Worker names are unique in a workspace (the sandbox's reading: Twilio's reference
+        does not say, and its error 20001 answers a duplicate)."""
+        for worker in self.store.workers.values():
+            if worker.workspace_sid == workspace_sid and worker.friendly_name == name:
+                if worker.sid != but:
+                    raise InvalidArgument(f"FriendlyName: a worker named {name!r} exists")
+
     def update_worker(
         self,
         workspace_sid: str,
@@ -447,7 +465,8 @@ class Resources(Part):
         worker = self.engine.worker(workspace_sid, sid)
         check_revision("worker", worker.sid, worker.revision, if_match)
         if friendly_name is not None:
-            _require_text("FriendlyName", friendly_name)
+            _require_text("FriendlyName", friendly_name, max_chars=MAX_NAME_CHARS)
+            self.unique_worker_name(workspace_sid, friendly_name, but=worker.sid)
         new_attributes = _attributes(attributes) if attributes is not None else None
         activity = (
             self.engine.activity(workspace_sid, activity_sid) if activity_sid is not None else None
@@ -518,7 +537,7 @@ class Resources(Part):
         """Create a task queue; its workers are those matching ``target_workers``."""
         self.engine.workspace(workspace_sid)
         _require_text("FriendlyName", friendly_name)
-        target = _compile("TargetWorkers", target_workers)
+        target = _target_workers(target_workers)
         _check_max_reserved(max_reserved_workers)
         _choice("TaskOrder", task_order, ("FIFO", "LIFO"))
         for sid in (reservation_activity_sid, assignment_activity_sid):
@@ -567,7 +586,7 @@ class Resources(Part):
                 self.engine.activity(workspace_sid, changes[key])
         target = None
         if changes.get("target_workers") is not None:
-            target = _compile("TargetWorkers", changes["target_workers"])
+            target = _target_workers(changes["target_workers"])
         # Everything checked: now the changes.
         if changes.get("friendly_name") is not None:
             queue.friendly_name = changes["friendly_name"]
@@ -754,11 +773,29 @@ class Resources(Part):
         task_queue_sid: str | None = None,
         virtual_start_time: datetime | None = None,
         routing_target: str | None = None,
-        ignore_capacity: bool = False,
+        ignore_capacity: bool | None = None,
     ) -> TaskRecord:
-        """Create a task and route it: through its workflow, or straight to a queue."""
+        """Create a task and route it: through its workflow, or straight to a queue.
+
+        ``routing_target`` names where it goes, as Twilio's task resource documents: a
+        workflow routes it, a queue takes it directly, a worker is the only one it is
+        offered to (through the workflow or queue given, if any; ``ignore_capacity`` then
+        defaults to true and may only be given with a worker).
+        """
         self.engine.workspace(workspace_sid)
-        if workflow_sid is None and task_queue_sid is None:
+        if virtual_start_time is not None:
+            self.check_virtual_start(virtual_start_time)
+        workflow_sid, task_queue_sid = self.routing_target(
+            workspace_sid, routing_target, workflow_sid, task_queue_sid
+        )
+        direct = routing_target is not None and routing_target.startswith("WK")
+        if ignore_capacity is not None and not direct:
+            raise InvalidArgument(
+                "IgnoreCapacity: only for a task whose RoutingTarget is a worker SID (WK...)"
+            )
+        if direct and ignore_capacity is None:
+            ignore_capacity = True
+        if workflow_sid is None and task_queue_sid is None and not direct:
             workflows = [
                 w for w in self.store.workflows.values() if w.workspace_sid == workspace_sid
             ]
@@ -805,11 +842,63 @@ class Resources(Part):
             task=self.facts.task(task),
         )
         self.engine.schedule(timeout, TaskTTL(task.sid))
-        if task_queue_sid is not None and workflow_sid is None:
+        if workflow_sid is not None:
+            self.routing.enter_workflow(task)
+        elif task_queue_sid is not None:
             self.routing.enter_queue(task, task_queue_sid, None)
         else:
-            self.routing.enter_workflow(task)
+            self.routing.enter_direct(task)
         return task
+
+    def routing_target(
+        self,
+        workspace_sid: str,
+        routing_target: str | None,
+        workflow_sid: str | None,
+        task_queue_sid: str | None,
+    ) -> tuple[str | None, str | None]:
+        """Check a task's ``RoutingTarget``; return the workflow and queue it routes through."""
+        if routing_target is None:
+            return workflow_sid, task_queue_sid
+        kinds = {"WW": "workflow", "WQ": "task queue", "WK": "worker"}
+        kind = kinds.get(routing_target[:2])
+        if kind is None:
+            raise InvalidArgument(
+                "RoutingTarget: expected the SID of a worker (WK...), a task queue (WQ...) or"
+                f" a workflow (WW...), got {routing_target!r}"
+            )
+        lookup = {
+            "WW": self.engine.workflow,
+            "WQ": self.engine.task_queue,
+            "WK": self.engine.worker,
+        }[routing_target[:2]]
+        lookup(workspace_sid, routing_target)
+        named = {"WW": workflow_sid, "WQ": task_queue_sid}.get(routing_target[:2])
+        if named is not None and named != routing_target:
+            raise InvalidArgument(
+                f"RoutingTarget: names {kind} {routing_target}, but the request also names"
+                f" {named}; give one of them"
+            )
+        if routing_target.startswith("WW"):
+            return routing_target, task_queue_sid
+        if routing_target.startswith("WQ"):
+            if workflow_sid is not None:
+                raise InvalidArgument(
+                    "RoutingTarget: a task routed straight to a task queue takes no WorkflowSid"
+                )
+            return None, routing_target
+        return workflow_sid, task_queue_sid
+
+    def check_virtual_start(self, moment: datetime) -> None:
+        """Twilio: "Value can't be in the future or before the year of 1900"."""
+        if moment > self.engine.now():
+            raise InvalidArgument(
+                f"VirtualStartTime: cannot be in the future, got {moment.isoformat()}"
+            )
+        if moment.year < 1900:
+            raise InvalidArgument(
+                f"VirtualStartTime: cannot be before 1900, got {moment.isoformat()}"
+            )
 
     def update_task(
         self,
@@ -834,12 +923,19 @@ class Resources(Part):
         )
         if priority is not None:
             _check_priority(priority)
+        if virtual_start_time is not None:
+            self.check_virtual_start(virtual_start_time)
         new_attributes = _attributes(attributes) if attributes is not None else None
         if assignment_status is not None:
             self.lifecycle.check_task_status(task, assignment_status)
         # Everything checked: now the changes.
         if virtual_start_time is not None:
+            # Its place in the queue follows the virtual start time.
+            waiting = task.waiting_key is not None
+            self.routing.leave_queue(task)
             task.virtual_start_time = virtual_start_time
+            if waiting:
+                self.routing.wait(task)
         if channel is not None:
             task.task_channel_sid = channel.sid
         reroute = priority is not None or new_attributes is not None
@@ -863,11 +959,7 @@ class Resources(Part):
             )
             if task.status in (TaskStatus.PENDING, TaskStatus.RESERVED):
                 freed = self.lifecycle.cancel_pending(task)
-                if task.workflow_sid is not None:
-                    self.routing.enter_workflow(task)
-                else:
-                    self.routing.wait(task)
-                    self.routing.match_task(task)
+                self.routing.reroute(task)
                 for worker in freed:
                     self.routing.worker_changed(worker)
         if assignment_status is not None:
@@ -976,6 +1068,13 @@ def _attributes(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
     return dict(value)
 
 
+def _target_workers(text: str) -> Any:
+    try:
+        return queue_target(text)
+    except (ExpressionError, TypeError, AttributeError) as exc:
+        raise InvalidArgument(f"TargetWorkers: {exc}") from exc
+
+
 def _compile(parameter: str, text: str) -> Any:
     try:
         return compile_expression(text)
@@ -983,9 +1082,11 @@ def _compile(parameter: str, text: str) -> Any:
         raise InvalidArgument(f"{parameter}: {exc}") from exc
 
 
-def _require_text(parameter: str, value: Any) -> None:
+def _require_text(parameter: str, value: Any, *, max_chars: int | None = None) -> None:
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgument(f"{parameter}: required, a non-empty string")
+    if max_chars is not None and len(value) > max_chars:
+        raise InvalidArgument(f"{parameter}: at most {max_chars} characters, got {len(value)}")
 
 
 def _choice(parameter: str, value: Any, choices: tuple[str, ...]) -> None:

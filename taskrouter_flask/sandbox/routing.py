@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..expressions import compile_expression
@@ -63,6 +64,9 @@ class Routing(Part):
         waiting: dict[str, list[tuple[int, int, str]]] = {sid: [] for sid in store.task_queues}
         for task in store.tasks.values():
             if task.waiting_key is not None and task.task_queue_sid in waiting:
+                # Keys are recomputed, not trusted: a journal written by an older version
+                # ordered its queues by another rule.
+                task.waiting_key = self.queue_key(task, store.task_queues[task.task_queue_sid])
                 waiting[task.task_queue_sid].append(task.waiting_key)
         for queue in store.task_queues.values():
             queue.eligible = set()
@@ -73,6 +77,10 @@ class Routing(Part):
         store.ready = set()
         for worker in store.workers.values():
             self.refresh_ready(worker)
+        store.direct = {}
+        for task in store.tasks.values():
+            if _is_direct(task) and self.routable(task):
+                store.direct.setdefault(task.routing_target or "", set()).add(task.sid)
 
     def used_capacity(self, worker_sid: str, channel_sid: str) -> int:
         return sum(
@@ -189,8 +197,7 @@ class Routing(Part):
 
     def elapsed(self, task: TaskRecord) -> float:
         """The task's age in seconds, which its workflow steps' timeouts are measured against."""
-        start = task.virtual_start_time or task.date_created
-        return (self.engine.now() - start).total_seconds()
+        return (self.engine.now() - task.date_created).total_seconds()
 
     def enter_target(self, task: TaskRecord) -> None:
         """Place the task on its current step, passing over steps whose time is already up.
@@ -259,7 +266,16 @@ class Routing(Part):
                 self.next_target(task, skipped=True)
 
     def queue_key(self, task: TaskRecord, queue: TaskQueueRecord) -> tuple[int, int, str]:
-        order = -task.seq if queue.task_order == "LIFO" else task.seq
+        """FIFO: higher priority first, then the oldest ``VirtualStartTime``; LIFO: the newest.
+
+        The start time defaults to the creation time; creation order breaks ties. Twilio's
+        queue-ordering page says LIFO "does not consider the Task priority", so a LIFO
+        queue's key leaves it out.
+        """
+        start = task.virtual_start_time or task.date_created
+        order = _micros(start) * _SEQ_SPACE + task.seq
+        if queue.task_order == "LIFO":
+            return (0, -order, task.sid)
         return (-task.priority, order, task.sid)
 
     def leave_queue(self, task: TaskRecord) -> None:
@@ -375,6 +391,7 @@ class Routing(Part):
         target = self.target(task)
         expression = compile_expression(target.expression) if target and target.expression else None
         known_sid = known_name = None
+        routed_to = task.routing_target if (task.routing_target or "").startswith("WK") else None
         if target and target.known_worker_sid:
             known_sid = _task_ref(task, target.known_worker_sid)
         if target and target.known_worker_friendly_name:
@@ -396,6 +413,8 @@ class Routing(Part):
                 continue
             worker = self.store.workers[worker_sid]
             if known_sid is not None and worker.sid != known_sid:
+                continue
+            if routed_to is not None and worker.sid != routed_to:
                 continue
             if known_name is not None and worker.friendly_name != known_name:
                 continue
@@ -427,35 +446,112 @@ class Routing(Part):
                 self.match_task(task)
 
     def worker_changed(self, worker: WorkerRecord) -> None:
-        """A worker may have become free: offer them the best waiting task of their queues."""
+        """A worker may have become free: offer them a task routed straight to them, else
+        the best waiting task of their queues.
+
+        Across queues, the workspace's ``PrioritizeQueueOrder`` says which kind of queue
+        (FIFO or LIFO) is served first; within a kind, each queue's own order compares.
+        """
+        preferred = self.store.workspaces[worker.workspace_sid].prioritize_queue_order
         while worker.sid in self.store.workers and self.has_capacity(worker):
-            best: tuple[tuple[int, int, str], TaskRecord] | None = None
+            if self.offer_direct(worker):
+                continue
+            best: tuple[tuple[int, int, int], TaskRecord, TaskQueueRecord] | None = None
             for queue_sid in worker.queues:
                 queue = self.store.task_queues[queue_sid]
+                kind = 0 if queue.task_order == preferred else 1
                 for key in queue.waiting:
-                    if best is not None and key >= best[0]:
+                    rank = (kind, key[0], key[1])
+                    if best is not None and rank >= best[0]:
                         break
                     task = self.store.tasks[key[2]]
                     if not self.wants_reservations(task) or not self.has_capacity(worker, task):
                         continue
                     if self.candidates(task, queue, only=worker):
-                        best = (key, task)
+                        best = (rank, task, queue)
                         break
             if best is None:
                 return
-            self.lifecycle.reserve(
-                best[1], worker, self.store.task_queues[best[1].task_queue_sid or ""]
-            )
+            self.lifecycle.reserve(best[1], worker, best[2])
+
+    # -- tasks routed straight to a worker ----------------------------------------------------
+
+    def enter_direct(self, task: TaskRecord) -> None:
+        """Offer a task whose ``RoutingTarget`` is a worker to that worker, in no queue.
+
+        With ``ignore_capacity`` (its default then) it is reserved at once, whatever the
+        worker's capacity and activity, as Twilio's task resource says; otherwise it waits
+        until the worker can take it.
+        """
+        worker = self.store.workers[task.routing_target or ""]
+        self.store.direct.setdefault(worker.sid, set()).add(task.sid)
+        if task.ignore_capacity or self.has_capacity(worker, task):
+            self.lifecycle.reserve(task, worker, None)
+
+    def offer_direct(self, worker: WorkerRecord) -> bool:
+        """Reserve the best pending task routed straight to ``worker``; tell whether one was."""
+        waiting = self.store.direct.get(worker.sid)
+        if not waiting:
+            return False
+        tasks = self.store.tasks
+        for sid in sorted(waiting, key=lambda sid: _direct_key(tasks.get(sid))):
+            task = tasks.get(sid)
+            if task is None or not self.routable(task):
+                waiting.discard(sid)
+                continue
+            if task.status is TaskStatus.PENDING and self.has_capacity(worker, task):
+                self.lifecycle.reserve(task, worker, None)
+                return True
+        if not waiting:
+            del self.store.direct[worker.sid]
+        return False
+
+    def reroute(self, task: TaskRecord) -> None:
+        """Route a task again after a change (its attributes or priority)."""
+        if task.workflow_sid is not None:
+            self.enter_workflow(task)
+        elif task.task_queue_sid is not None:
+            self.wait(task)
+            self.match_task(task)
+        elif task.status is TaskStatus.PENDING:
+            self.offer_direct(self.store.workers[task.routing_target or ""])
 
 
 _ORDER_PART = re.compile(r"\s*worker\.([A-Za-z_][A-Za-z0-9_.]*)\s+(ASC|DESC)\s*", re.IGNORECASE)
+
+
+#: Room for the creation sequence under a start time's microseconds in a queue key.
+_SEQ_SPACE = 1 << 40
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _is_direct(task: TaskRecord) -> bool:
+    """Whether the task was routed straight to a worker, through no workflow or queue."""
+    return (
+        task.workflow_sid is None
+        and task.task_queue_sid is None
+        and (task.routing_target or "").startswith("WK")
+    )
+
+
+def _direct_key(task: TaskRecord | None) -> tuple[int, int]:
+    if task is None:
+        return (0, 0)
+    start = task.virtual_start_time or task.date_created
+    return (-task.priority, _micros(start) * _SEQ_SPACE + task.seq)
 
 
 def _deadline(targets: list[Target], index: int) -> float | None:
     """When, in seconds of task age, step ``index`` ends; ``None`` if it does not time out."""
     if targets[index].timeout is None:
         return None
-    return float(sum(target.timeout or 0 for target in targets[: index + 1]))
+    return float(sum(int(target.timeout or 0) for target in targets[: index + 1]))
 
 
 def _order_workers(workers: list[WorkerRecord], order_by: str | None) -> list[WorkerRecord]:

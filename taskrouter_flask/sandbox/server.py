@@ -11,6 +11,7 @@ SQLite before it is acknowledged, so a restart continues where it stopped.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -27,13 +28,33 @@ from .engine import Engine
 from .eventlog import DEFAULT_RETENTION
 from .journal import Journal
 
-__all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "Sandbox"]
+__all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "Sandbox", "api_key_pair"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ACCOUNT_SID = "AC" + "5a" * 16
 DEFAULT_AUTH_TOKEN = "sandbox-auth-token"
 _T = TypeVar("_T")
+
+
+_API_KEY_SID = re.compile(r"SK[0-9a-fA-F]{32}")
+
+
+def api_key_pair(sid: str | None, secret: str | None) -> dict[str, str]:
+    """An API key SID and secret as the sandbox's key table, checked.
+
+    :raises ValueError: when only one is given, the SID is not ``SK`` and 32 hex digits, or
+        the secret is blank.
+    """
+    if sid is None and secret is None:
+        return {}
+    if sid is None or secret is None:
+        raise ValueError("api_key_sid and api_key_secret: give both or neither")
+    if not _API_KEY_SID.fullmatch(sid):
+        raise ValueError(f"api_key_sid: expected 'SK' and 32 hex digits, got {sid!r}")
+    if not secret.strip():
+        raise ValueError("api_key_secret: expected a non-blank secret")
+    return {sid: secret}
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -52,6 +73,8 @@ class Sandbox:
     :param tick: seconds between runs of due timers, with a real clock.
     :param retention: how long events are kept (Twilio keeps them 30 days); ``None``
         keeps every event.
+    :param api_key_sid: an API key SID (``SK`` and 32 hex digits) that clients may
+        authenticate with, with ``api_key_secret``, besides the account SID and token.
     """
 
     def __init__(
@@ -67,7 +90,10 @@ class Sandbox:
         tick: float = 0.05,
         assignment_timeout: float = 5.0,
         retention: timedelta | None = DEFAULT_RETENTION,
+        api_key_sid: str | None = None,
+        api_key_secret: str | None = None,
     ) -> None:
+        api_keys = api_key_pair(api_key_sid, api_key_secret)
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.host = host
@@ -78,7 +104,7 @@ class Sandbox:
         self.retention = retention
         self.journal = Journal(self.data) if self.data is not None else None
         self.engine = self._load_engine(seed)
-        self.service = SandboxService(self.engine, account_sid, auth_token)
+        self.service = SandboxService(self.engine, account_sid, auth_token, api_keys=api_keys)
         self.callbacks = CallbackSender(
             self.engine,
             self.locked,

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar, dataclass_transform
 
-from ..expressions import Expression
+from ..expressions import Expression, compile_expression
 from ..workflow import WorkflowConfiguration
 from .errors import InvalidTransition
 
@@ -223,6 +223,12 @@ class WorkerRecord(Record):
     channels: dict[str, str] = field(default_factory=dict)
 
 
+def queue_target(target_workers: str) -> Expression:
+    """A queue's ``TargetWorkers`` compiled. Empty matches nobody: Twilio's reference says its
+    tasks then wait in the queue until they are deleted or moved."""
+    return compile_expression(target_workers if target_workers.strip() else "1 == 0")
+
+
 @record
 class TaskQueueRecord(Record):
     sid: str
@@ -301,6 +307,8 @@ class TaskRecord(Record):
     target_index: int = 0
     #: Bumped whenever the task moves on, so stale step timers are ignored.
     step: int = 0
+    #: Times the task moved from pending to reserved (Twilio's assignment count; the name
+    #: is the journal's, kept so that older data files load).
     rejections: int = 0
     #: The priority given at creation or by update; a target's priority overrides it.
     base_priority: int = 0
@@ -317,7 +325,8 @@ class ReservationRecord(Record):
     workspace_sid: str
     task_sid: str
     worker_sid: str
-    task_queue_sid: str
+    #: ``None`` for a task routed straight to its worker (``RoutingTarget``).
+    task_queue_sid: str | None
     status: ReservationStatus
     date_created: datetime
     date_updated: datetime

@@ -21,6 +21,15 @@ Readings taken where Twilio's description is vague:
   (default 15) before the end. Both ends are inclusive. Naive datetimes, and
   ISO 8601 strings without an offset, are UTC. ``minutes`` below 1, an
   unreadable date or an end before the start is :class:`InvalidArgument`.
+* **30 days.** A ``start_date`` more than 30 days (:data:`~.bounds.STATISTICS_START_DAYS`)
+  before now is refused with :class:`InvalidArgument` and Twilio's code 14241
+  (HTTP 400), as https://www.twilio.com/docs/api/errors/14241 says: "return a
+  400-response for requests with <start_date> older than 30 days". Exactly 30
+  days back is still accepted. The page names ``start_date`` only, so a
+  ``minutes`` window reaching further back is not refused (it is bounded by
+  :data:`~.bounds.MAX_MINUTES`), nor is an old ``end_date``. Every endpoint
+  taking ``StartDate`` checks it, the list of task queue statistics too when
+  it has no queue to report.
 * **Attribution.** An event counts for the workflow or queue its
   ``WorkflowSid`` / ``TaskQueueSid`` field names, as a callback consumer would
   count it: a reservation for the queue it was made in, a task's
@@ -75,8 +84,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .bounds import STATISTICS_START_DAYS
 from .engine import Engine
-from .errors import InvalidArgument, NotFound
+from .errors import STATISTICS_START_DATE_TOO_OLD, InvalidArgument, NotFound
 from .state import EventRecord, TaskRecord, TaskStatus, WorkerRecord
 
 __all__ = [
@@ -224,9 +234,11 @@ def _window(engine: Engine, minutes: Minutes, start_date: Moment, end_date: Mome
             raise InvalidArgument(f"Minutes: expected a whole number from 1, got {minutes!r}")
         if count < 1:
             raise InvalidArgument(f"Minutes: expected a whole number from 1, got {minutes!r}")
-    end = engine.now() if end_date is None else _moment("EndDate", end_date)
+    now = engine.now()
+    end = now if end_date is None else _moment("EndDate", end_date)
     if start_date is not None:
         start = _moment("StartDate", start_date)
+        _check_start(start, now)
     else:
         try:
             start = end - timedelta(minutes=count)
@@ -235,6 +247,21 @@ def _window(engine: Engine, minutes: Minutes, start_date: Moment, end_date: Mome
     if end < start:
         raise InvalidArgument(f"EndDate: {_iso(end)} is before StartDate {_iso(start)}")
     return _Window(start, end)
+
+
+def _check_start(start: datetime, now: datetime) -> None:
+    """Refuse a ``StartDate`` more than :data:`STATISTICS_START_DAYS` days before ``now``.
+
+    :raises InvalidArgument: with code 14241, as Twilio answers (HTTP 400).
+    """
+    earliest = now - timedelta(days=STATISTICS_START_DAYS)
+    if start < earliest:
+        raise InvalidArgument(
+            f"StartDate: expected a date and time within the last {STATISTICS_START_DAYS} days"
+            f" (on or after {_iso(earliest)}), got {_iso(start)}, which is older than"
+            f" {STATISTICS_START_DAYS} days",
+            code=STATISTICS_START_DATE_TOO_OLD,
+        )
 
 
 def _channel(engine: Engine, workspace_sid: str, task_channel: str | None) -> str | None:
@@ -319,7 +346,7 @@ def _task_figures(engine: Engine, tasks: list[TaskRecord]) -> Stats:
         by_status[task.status.value] += 1
         by_priority[task.priority] += 1
         if task.status in _WAITING:
-            age = engine.task_age(task)
+            age = engine.task_wait(task)
             if longest is None or age > longest[0]:
                 longest = (age, task)
     return {
@@ -798,8 +825,10 @@ def task_queues_statistics(
     """``{"task_queue_sid", "cumulative", "realtime"}`` for each queue, in creation order.
 
     :param friendly_name: keep only the queues with exactly this name.
+    :raises InvalidArgument: for a bad window, even when no queue is listed.
     """
     engine.workspace(workspace_sid)
+    _window(engine, minutes, start_date, end_date)
     return [
         {
             "task_queue_sid": queue.sid,

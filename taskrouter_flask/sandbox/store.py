@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .codec import KINDS, STORED_FIELDS, encode_record, kind_of
+from .codec import KINDS, STORED_FIELDS, derive, encode_record, kind_of
 from .errors import NotFound
 from .state import (
     ActivityRecord,
@@ -113,6 +113,8 @@ class Store:
         self.worker_reservations: dict[str, list[str]] = {}
         #: Workers who could take a task now (available activity, free capacity).
         self.ready: set[str] = set()
+        #: Per worker: the tasks routed straight to them (``RoutingTarget``), in no queue.
+        self.direct: dict[str, set[str]] = {}
         # The open transaction: records' fields before their first change, additions,
         # removals, and the counters at the start.
         #: Whether a transaction is open (records report their changes only then).
@@ -236,6 +238,7 @@ class Store:
         """Put every record, table and counter back as it was at :meth:`begin`.
 
         The indexes (``active``, ``task_reservations``, ``worker_reservations``, ``ready``,
+        ``direct``,
         and the records'
         derived fields) are not restored here: the engine rebuilds them.
         """
@@ -243,6 +246,8 @@ class Store:
         for record, values in reversed(self._before):
             for name, value in zip(STORED_FIELDS[type(record)], values, strict=True):
                 object.__setattr__(record, name, value)
+            if isinstance(record, (TaskQueueRecord, WorkflowRecord)):
+                derive(record)
         for record in reversed(self._added):
             table = self.table(kind_of(record))
             sid = getattr(record, "sid")  # noqa: B009
@@ -289,3 +294,4 @@ class Store:
         self.task_reservations = {}
         self.worker_reservations = {}
         self.ready = set()
+        self.direct = {}

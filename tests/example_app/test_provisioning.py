@@ -68,7 +68,8 @@ def test_first_run_creates_everything(sandbox: Any) -> None:
     assert workflow.assignment_callback_url == ASSIGNMENT_URL
     workers = {w.friendly_name: w for w in client.workers.list()}
     assert sorted(workers) == sorted(provisioned.workers)
-    alice = workers["Alice"].attributes
+    assert workers["Alice"].attributes == {}  # a list leaves attributes out
+    alice = client.workers.fetch(workers["Alice"].sid).attributes
     assert set(alice) >= {"skills", "languages", "level", "handled_today"}
     assert "created workspace Support" in provisioned.changes
 

@@ -158,6 +158,9 @@ def make_workspace(engine: Engine) -> WorkspaceFactory:
     """
 
     def build(*, activities: dict[str, bool] | Iterable[str] = (), **options: Any) -> Workspace:
+        # Single-tasking unless asked (Twilio's default is multi-tasking; these tests were
+        # written for the worker-activity rules of single-tasking workspaces).
+        options.setdefault("multi_task_enabled", False)
         record = engine.create_workspace(friendly_name="Support", **options)
         workspace = Workspace(engine, record)
         for activity in engine.activities.values():

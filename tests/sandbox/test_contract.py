@@ -683,8 +683,8 @@ INVALID: dict[str, Request] = {
     ),
     # wrong types
     "Priority=high": _post("/Tasks", {"WorkflowSid": WF, "Priority": "high"}),
-    "Available=maybe (list filter)": _get("/Workers", {"Available": "maybe"}),
-    "Available=maybe (create)": _post("/Activities", {"FriendlyName": "x", "Available": "maybe"}),
+    "MultiTaskEnabled=maybe": _post("", {"MultiTaskEnabled": "maybe"}),
+    "ReEvaluateTasks=maybe": _post("/Workflows/{workflow}", {"ReEvaluateTasks": "maybe"}),
     "Timeout=1.5": _post("/Tasks", {"WorkflowSid": WF, "Timeout": "1.5"}),
     "Priority given twice": lambda api, w: api.post(
         w.path + "/Tasks", [("WorkflowSid", w.workflow), ("Priority", "1"), ("Priority", "2")]
@@ -999,12 +999,15 @@ def test_a_virtual_start_time_with_an_offset_is_echoed_in_utc(api: Api, world: W
     assert task["virtual_start_time"] == "2025-12-31T07:00:00Z"
 
 
-def test_dates_before_year_1000_are_iso_8601(api: Api, world: World) -> None:
-    task = api.created(
+def test_virtual_start_times_before_1900_are_a_400(api: Api, world: World) -> None:
+    """Twilio's ``VirtualStartTime``: "Value can't be in the future or before the year of
+    1900"."""
+    response = api.post(
         world.path + "/Tasks",
         {"WorkflowSid": world.workflow, "VirtualStartTime": "0999-06-01T00:00:00Z"},
     )
-    assert task["virtual_start_time"] == "0999-06-01T00:00:00Z"
+    assert_twilio_error(response, 400)
+    assert "VirtualStartTime" in response.json()["message"]
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])

@@ -338,6 +338,9 @@ def check_ledger(ledger: Ledger, client: TaskRouterClient, round_no: int) -> lis
                     )
                 del ledger.fields[key]
                 continue
+            if name == "attributes":  # a list leaves attributes out: fetch the one resource
+                fetch = client.tasks.fetch if kind == "task" else client.workers.fetch
+                resource = fetch(sid)
             observed = getattr(resource, name)
             if expected.acked_round is None:
                 # Only unanswered writes: whichever state is there is fine. Keep it as the

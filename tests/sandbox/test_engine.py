@@ -9,7 +9,7 @@ them; they start passing (and so failing the run) once the engine is fixed.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from taskrouter_flask.sandbox import (
     PreconditionFailed,
 )
 from taskrouter_flask.sandbox.engine import MAX_REJECTIONS
+from taskrouter_flask.sandbox.lifecycle import MAX_ASSIGNMENT_REASON
 from taskrouter_flask.sandbox.state import (
     ReservationRecord,
     ReservationStatus,
@@ -174,7 +175,9 @@ def test_target_timeout_cancels_the_pending_reservation_before_moving_on(ws: Wor
     ("task_order", "expected"),
     [
         ("FIFO", ["high-1", "high-2", "low-1", "low-2"]),
-        ("LIFO", ["high-2", "high-1", "low-2", "low-1"]),
+        # twilio.com/docs/taskrouter/queue-ordering-last-first-out-lifo: "Unlike FIFO
+        # ordering, LIFO ordering does not consider the Task priority".
+        ("LIFO", ["high-2", "low-2", "high-1", "low-1"]),
     ],
 )
 def test_higher_priority_first_then_oldest_or_newest_by_task_order(
@@ -562,7 +565,9 @@ def test_reject_with_an_activity_moves_the_worker_and_offers_the_task_to_the_nex
     assert reservation.status is ReservationStatus.REJECTED
     assert ws.activity_of("alice") == "Unavailable"
     assert ws.holder(task) == "bob"
-    assert task.rejections == 1
+    # The field counts moves from pending to reserved (Twilio's max assignment count):
+    # reserved for alice, then again for bob.
+    assert task.rejections == 2
 
 
 def test_reject_instruction_with_activity_sid(ws: Workspace) -> None:
@@ -616,7 +621,7 @@ def test_the_thousandth_rejection_cancels_the_task(ws: Workspace) -> None:
     assert MAX_REJECTIONS == 1000
     assert rejections == MAX_REJECTIONS
     assert task.status is TaskStatus.CANCELED
-    assert task.reason == "Task rejected too many times"
+    assert task.reason == MAX_ASSIGNMENT_REASON
     assert ws.engine.events[-1].type == "task.canceled"
     assert ws.engine.events[-2].type == "reservation.rejected"
     assert ws.reservations(task, PENDING) == []
@@ -974,13 +979,26 @@ def test_an_unknown_reject_activity_is_not_found_and_changes_nothing(ws: Workspa
     assert reservation.status is PENDING
 
 
-@pytest.mark.parametrize("target_workers", ["skills HAS", "level = 3", "a-b == 1", ""])
+@pytest.mark.parametrize("target_workers", ["skills HAS", "level = 3", "a-b == 1"])
 def test_a_bad_target_workers_expression_is_an_invalid_argument(
     ws: Workspace, target_workers: str
 ) -> None:
     with pytest.raises(InvalidArgument):
         ws.add_queue("support", target_workers)
     assert ws.engine.task_queues == {}
+
+
+def test_an_empty_target_workers_queue_holds_its_tasks(ws: Workspace) -> None:
+    """Twilio's CreateTaskQueue ``TargetWorkers``: "If this value is empty, Tasks will wait in
+    the TaskQueue until they are deleted or moved"."""
+    ws.add_queue("parking", "")
+    ws.add_workflow(default="parking")
+    ws.add_worker("alice")
+
+    task = ws.task()
+
+    assert task.status is TaskStatus.PENDING
+    assert ws.engine.task_queues[task.task_queue_sid or ""].eligible == set()
 
 
 @pytest.mark.parametrize("value", [0, 51, -1, True, "3"])
@@ -1372,21 +1390,55 @@ def test_a_skipped_step_leaves_its_time_to_the_next(ws: Workspace) -> None:
     assert task.task_queue_sid == ws.queues["third"].sid
 
 
-def test_an_old_virtual_start_time_passes_over_expired_steps(ws: Workspace) -> None:
+def test_a_virtual_start_time_orders_the_queue_but_not_the_steps(ws: Workspace) -> None:
+    """The task resource: ``virtual_start_time`` gives "the ordering for routing"; ``age`` is
+    "the number of seconds since the Task was created", and the steps count from the age."""
     _three_steps(ws)
-    started = ws.engine.now() - timedelta(seconds=25)
-    mark = ws.mark()
+    first = ws.task(attributes={"kind": "call"})
+    early = ws.task(
+        attributes={"kind": "call"}, virtual_start_time=ws.engine.now() - timedelta(seconds=25)
+    )
 
-    task = ws.task(attributes={"kind": "call"}, virtual_start_time=started)
+    assert early.task_queue_sid == ws.queues["first"].sid
+    waiting = ws.engine.task_queues[ws.queues["first"].sid].waiting
+    assert [key[2] for key in waiting] == [early.sid, first.sid]
+    assert ws.engine.task_age(early) == 0
 
-    assert task.task_queue_sid == ws.queues["third"].sid
-    assert ws.types_since(mark).count("workflow.target-matched") == 1
 
-
-def test_a_task_past_every_step_leaves_the_workflow(ws: Workspace) -> None:
+def test_a_virtual_start_time_in_the_future_or_before_1900_is_refused(ws: Workspace) -> None:
+    """Twilio's ``VirtualStartTime``: "Value can't be in the future or before the year of
+    1900"."""
     ws.add_queue("first")
-    ws.add_workflow(default="first", filters=[Filter("1 == 1", (ws.target("first", timeout=5),))])
+    ws.add_workflow(default="first")
+    with pytest.raises(InvalidArgument, match="future"):
+        ws.task(virtual_start_time=ws.engine.now() + timedelta(seconds=1))
+    with pytest.raises(InvalidArgument, match="1900"):
+        ws.task(virtual_start_time=datetime(1899, 12, 31, tzinfo=UTC))
 
-    task = ws.task(virtual_start_time=ws.engine.now() - timedelta(seconds=60))
+
+def test_a_new_virtual_start_time_moves_the_task_in_its_queue(ws: Workspace) -> None:
+    ws.add_queue("first")
+    ws.add_workflow(default="first")
+    older, newer = ws.task(), ws.task()
+
+    ws.engine.update_task(
+        ws.sid, newer.sid, virtual_start_time=ws.engine.now() - timedelta(hours=1)
+    )
+
+    waiting = ws.engine.task_queues[ws.queues["first"].sid].waiting
+    assert [key[2] for key in waiting] == [newer.sid, older.sid]
+
+
+def test_a_task_re_evaluated_past_every_step_leaves_the_workflow(ws: Workspace) -> None:
+    ws.add_queue("first")
+    ws.add_queue("other")
+    ws.add_workflow(
+        default="other",
+        filters=[Filter("kind == 'call'", (ws.target("first", timeout=5),))],
+    )
+    task = ws.task(attributes={"kind": "other"})
+    ws.engine.advance(seconds=60)
+
+    ws.engine.update_task(ws.sid, task.sid, attributes=json.dumps({"kind": "call"}))
 
     assert task.status is TaskStatus.CANCELED

@@ -587,7 +587,8 @@ class EngineMachine(RuleBasedStateMachine):
             sids = [key[2] for key in queue.waiting]
             assert len(sids) == len(set(sids)), "a task waits twice"
             for key in queue.waiting:
-                assert key[0] == -self.engine.tasks[key[2]].priority, "stale queue order"
+                task = self.engine.tasks[key[2]]
+                assert key == self.engine.routing.queue_key(task, queue), "stale queue order"
         for task in self.engine.tasks.values():
             if task.status is TaskStatus.PENDING:
                 queue = self.engine.task_queues[task.task_queue_sid or ""]
