@@ -139,9 +139,14 @@ class Resources(Part):
                 )
         if changes.get("friendly_name") is not None:
             _require_text("FriendlyName", changes["friendly_name"], max_chars=MAX_NAME_CHARS)
+        tasking = workspace.multi_task_enabled
         for key, value in changes.items():
             if value is not None:
                 setattr(workspace, key, value)
+        if workspace.multi_task_enabled != tasking:  # who has room is counted another way
+            for worker in self.store.workers.values():
+                if worker.workspace_sid == sid:
+                    self.routing.refresh_ready(worker)
         workspace.date_updated = self.engine.now()
         self.engine.emit(
             sid,
@@ -936,8 +941,12 @@ class Resources(Part):
             task.virtual_start_time = virtual_start_time
             if waiting:
                 self.routing.wait(task)
-        if channel is not None:
+        if channel is not None and channel.sid != task.task_channel_sid:
+            waiting = task.waiting_key is not None
+            self.routing.leave_queue(task)  # the queue counts its waiting tasks by channel
             task.task_channel_sid = channel.sid
+            if waiting:
+                self.routing.wait(task)
         reroute = priority is not None or new_attributes is not None
         if reroute:
             # Out of the queue under the old key before the key (the priority) changes.

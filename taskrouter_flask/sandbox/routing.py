@@ -62,12 +62,14 @@ class Routing(Part):
             if owner is not None:
                 owner.channels[record.task_channel_sid] = record.sid
         waiting: dict[str, list[tuple[int, int, str]]] = {sid: [] for sid in store.task_queues}
+        store.waiting_channels = {}
         for task in store.tasks.values():
             if task.waiting_key is not None and task.task_queue_sid in waiting:
                 # Keys are recomputed, not trusted: a journal written by an older version
                 # ordered its queues by another rule.
                 task.waiting_key = self.queue_key(task, store.task_queues[task.task_queue_sid])
                 waiting[task.task_queue_sid].append(task.waiting_key)
+                self.count_waiting(task, +1)
         for queue in store.task_queues.values():
             queue.eligible = set()
             queue.waiting = sorted(waiting[queue.sid])
@@ -75,6 +77,7 @@ class Routing(Part):
             self.refresh_view(worker)
             self.refresh_eligibility(worker)
         store.ready = set()
+        store.ready_on = {}
         for worker in store.workers.values():
             self.refresh_ready(worker)
         store.direct = {}
@@ -140,11 +143,28 @@ class Routing(Part):
         return self.used_capacity(worker.sid, channel_sid) < record.configured_capacity
 
     def refresh_ready(self, worker: WorkerRecord) -> None:
-        """Keep the index of workers who could take a task now up to date."""
-        if worker.sid in self.store.workers and self.has_capacity(worker):
-            self.store.ready.add(worker.sid)
+        """Keep the indexes of workers who could take a task now up to date (in a
+        multitasking workspace, per channel too)."""
+        store = self.store
+        present = worker.sid in store.workers
+        if present and self.has_capacity(worker):
+            store.ready.add(worker.sid)
         else:
-            self.store.ready.discard(worker.sid)
+            store.ready.discard(worker.sid)
+        if not store.workspaces[worker.workspace_sid].multi_task_enabled:
+            return
+        available = present and store.activities[worker.activity_sid].available
+        for channel_sid in worker.channels:
+            bucket = store.ready_on.setdefault(channel_sid, set())
+            if available and self.channel_free(worker, channel_sid, ignore_capacity=False):
+                bucket.add(worker.sid)
+            else:
+                bucket.discard(worker.sid)
+
+    def count_waiting(self, task: TaskRecord, change: int) -> None:
+        counts = self.store.waiting_channels.setdefault(task.task_queue_sid or "", {})
+        channel = None if task.ignore_capacity else task.task_channel_sid
+        counts[channel] = counts.get(channel, 0) + change
 
     def step_exists(self, task: TaskRecord) -> bool:
         assert task.workflow_sid is not None
@@ -289,6 +309,7 @@ class Routing(Part):
         index = bisect.bisect_left(queue.waiting, key)
         if index < len(queue.waiting) and queue.waiting[index] == key:
             del queue.waiting[index]
+            self.count_waiting(task, -1)
 
     def wait(self, task: TaskRecord) -> None:
         """Put the task in its queue's waiting order, unless it is there already."""
@@ -298,6 +319,7 @@ class Routing(Part):
         key = self.queue_key(task, queue)
         bisect.insort(queue.waiting, key)
         task.waiting_key = key
+        self.count_waiting(task, +1)
 
     def resort(self, queue: TaskQueueRecord) -> None:
         tasks = [self.store.tasks[key[2]] for key in queue.waiting if key[2] in self.store.tasks]
@@ -405,6 +427,8 @@ class Routing(Part):
             pool: set[str] = {only.sid} & queue.eligible
         elif task.ignore_capacity:
             pool = queue.eligible
+        elif self.store.workspaces[queue.workspace_sid].multi_task_enabled:
+            pool = queue.eligible & self.store.ready_on.get(task.task_channel_sid, set())
         else:
             pool = queue.eligible & self.store.ready
         found = []
@@ -452,12 +476,28 @@ class Routing(Part):
         Across queues, the workspace's ``PrioritizeQueueOrder`` says which kind of queue
         (FIFO or LIFO) is served first; within a kind, each queue's own order compares.
         """
-        preferred = self.store.workspaces[worker.workspace_sid].prioritize_queue_order
+        workspace = self.store.workspaces[worker.workspace_sid]
+        preferred = workspace.prioritize_queue_order
         while worker.sid in self.store.workers and self.has_capacity(worker):
             if self.offer_direct(worker):
                 continue
+            # In a multitasking workspace, the channels with room, found once: a queue's
+            # waiting tasks on a full channel are passed over with a set lookup.
+            free = (
+                {
+                    channel
+                    for channel in worker.channels
+                    if self.channel_free(worker, channel, ignore_capacity=False)
+                }
+                if workspace.multi_task_enabled
+                else None
+            )
             best: tuple[tuple[int, int, int], TaskRecord, TaskQueueRecord] | None = None
             for queue_sid in worker.queues:
+                if free is not None:
+                    counts = self.store.waiting_channels.get(queue_sid, {})
+                    if not counts.get(None) and not any(counts.get(c) for c in free):
+                        continue  # nothing waits here on a channel the worker has room on
                 queue = self.store.task_queues[queue_sid]
                 kind = 0 if queue.task_order == preferred else 1
                 for key in queue.waiting:
@@ -465,6 +505,9 @@ class Routing(Part):
                     if best is not None and rank >= best[0]:
                         break
                     task = self.store.tasks[key[2]]
+                    if free is not None and task.task_channel_sid not in free:
+                        if not task.ignore_capacity:
+                            continue
                     if not self.wants_reservations(task) or not self.has_capacity(worker, task):
                         continue
                     if self.candidates(task, queue, only=worker):

@@ -115,6 +115,11 @@ class Store:
         self.ready: set[str] = set()
         #: Per worker: the tasks routed straight to them (``RoutingTarget``), in no queue.
         self.direct: dict[str, set[str]] = {}
+        #: Per task channel, in multitasking workspaces: the workers with room on it now.
+        self.ready_on: dict[str, set[str]] = {}
+        #: Per queue: how many waiting tasks are on each channel (``None``: tasks that
+        #: ignore capacity), so a worker with room only elsewhere passes the queue over.
+        self.waiting_channels: dict[str, dict[str | None, int]] = {}
         # The open transaction: records' fields before their first change, additions,
         # removals, and the counters at the start.
         #: Whether a transaction is open (records report their changes only then).
@@ -238,7 +243,7 @@ class Store:
         """Put every record, table and counter back as it was at :meth:`begin`.
 
         The indexes (``active``, ``task_reservations``, ``worker_reservations``, ``ready``,
-        ``direct``,
+        ``direct``, ``ready_on``, ``waiting_channels``,
         and the records'
         derived fields) are not restored here: the engine rebuilds them.
         """
@@ -295,3 +300,5 @@ class Store:
         self.worker_reservations = {}
         self.ready = set()
         self.direct = {}
+        self.ready_on = {}
+        self.waiting_channels = {}

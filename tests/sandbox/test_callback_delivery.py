@@ -54,20 +54,30 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    counted = False
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
         receiver = self.server.receiver
         receiver.arrived(Request(self.path, form, self.headers.get(SIGNATURE_HEADER, ""), now()))
+        self.counted = True
         try:
             receiver.behaviour(self, form)
         except OSError:  # the sandbox gave up and closed the connection
             self.close_connection = True
         finally:
-            receiver.left()
+            self.leave()
+
+    def leave(self) -> None:
+        """Count this request as finished (once): before its answer goes out, since the
+        sender may start its next request as soon as it has read the answer."""
+        if self.counted:
+            self.counted = False
+            self.server.receiver.left()
 
     def answer(self, status: int, body: bytes = b"", *, length: bool = True) -> None:
+        self.leave()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         if length:
