@@ -13,6 +13,12 @@ The rules:
   matchers all accept the assignment answers. A handler registered with no
   matcher is the fallback, wherever it was registered. When nothing matches,
   the caller's :data:`UnmatchedPolicy` applies.
+* A ``queue=`` or ``workflow=`` matcher takes SIDs, compared as they are, and
+  friendly names, which the caller's :class:`NameResolver` turns into SIDs of
+  the callback's workspace when they are first needed (never at
+  registration). A name that no queue or workflow has, even after the
+  resolver looked again, matches nothing: the handler is passed over and a
+  WARNING naming it and the workspace is logged once.
 * Every event handler whose pattern matches runs, in registration order. One
   that raises is logged with its traceback and does not stop the others.
 * A handler that raises (or returns something that is not an instruction) is
@@ -25,11 +31,12 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias, TypeVar
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
-from .errors import InstructionError
+from .errors import InstructionError, NameResolutionError
 from .expressions import compile_expression
 from .instructions import Instruction, accept, instruction_from_dict, reject
 from .models import EVENT_TYPES, Assignment, Event
@@ -43,6 +50,10 @@ __all__ = [
     "EventHandler",
     "EventRoute",
     "HandlerResult",
+    "NameKind",
+    "NameMatcher",
+    "NameResolver",
+    "NameTable",
     "Reply",
     "UnmatchedPolicy",
 ]
@@ -62,10 +73,18 @@ Endpoint: TypeAlias = Literal["assignment", "events"]
 UnmatchedPolicy: TypeAlias = Literal["pending", "accept", "reject", "error"]
 
 UNMATCHED_POLICIES: tuple[UnmatchedPolicy, ...] = ("pending", "accept", "reject", "error")
+#: What a name in a matcher names: a task queue or a workflow.
+NameKind: TypeAlias = Literal["queue", "workflow"]
 ENDPOINTS: tuple[Endpoint, ...] = ("assignment", "events")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _SID_PATTERN = r"[0-9a-fA-F]{32}"
+_ANY_SID = re.compile(r"[A-Z]{2}" + _SID_PATTERN)
+_KINDS: dict[NameKind, tuple[str, str, str]] = {
+    # kind: (SID prefix, resource name, what a name is one of)
+    "queue": ("WQ", "TaskQueue", "task queue"),
+    "workflow": ("WW", "Workflow", "workflow"),
+}
 _EVENT_PATTERN = re.compile(r"^[A-Za-z0-9_.*-]+$")
 
 HANDLER_ERROR_MESSAGE = "a handler raised an error; the application log has the details"
@@ -80,12 +99,143 @@ class Reply:
 
 
 @dataclass(frozen=True, slots=True)
+class NameTable:
+    """The task queues (or workflows) of one workspace by friendly name, as last listed.
+
+    :param by_name: each friendly name and the SIDs that have it.
+    :param sids: every SID the listing had, so a SID missing from it tells
+        that the listing is out of date.
+    :param loaded_at: when the listing was made, on the resolver's clock.
+    """
+
+    workspace_sid: str
+    by_name: Mapping[str, frozenset[str]]
+    sids: frozenset[str]
+    loaded_at: float = 0.0
+
+
+class NameResolver(Protocol):
+    """Turns friendly names into SIDs for :class:`NameMatcher`; the extension supplies one.
+
+    ``table`` is on the hot path and must not do I/O; ``refresh`` may list the
+    workspace's queues or workflows, and bounds how often it does.
+    """
+
+    def table(self, kind: NameKind, workspace_sid: str) -> NameTable | None:
+        """The cached listing, or ``None`` if there is none or it is too old."""
+        ...
+
+    def refresh(self, kind: NameKind, workspace_sid: str) -> NameTable:
+        """List again unless that was tried very recently; return the newest listing.
+
+        :raises NameResolutionError: if there is no listing at all and none can be made.
+        """
+        ...
+
+
+class NameMatcher:
+    """A ``queue=`` or ``workflow=`` matcher: SIDs, and names resolved when first needed.
+
+    A SID of the callback is accepted if it is one of the SIDs given, or a
+    SID that one of the names has in the callback's workspace. The resolver
+    is asked to list again when it has no listing, when the callback's SID is
+    not in its listing (a queue created or renamed since), or while a name is
+    unknown; how often it actually lists is its business.
+    """
+
+    __slots__ = ("_lock", "_seen", "_warned", "kind", "names", "sids")
+
+    def __init__(self, kind: NameKind, sids: frozenset[str], names: frozenset[str]) -> None:
+        self.kind = kind
+        self.sids = sids
+        self.names = names
+        # (the listing last resolved against, the SIDs the names had in it, names it lacked);
+        # replaced as a whole, so threads reading it never see half an update.
+        self._seen: tuple[NameTable, frozenset[str], tuple[str, ...]] | None = None
+        self._warned: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"NameMatcher({self.kind!r}, {sorted(self.sids | self.names)!r})"
+
+    def accepts(
+        self, sid: str, workspace_sid: str, resolver: NameResolver | None, handler: object = None
+    ) -> bool:
+        """Tell whether ``sid`` (of a callback from ``workspace_sid``) is one this matcher names.
+
+        :raises NameResolutionError: if names must be resolved and cannot be
+            (no resolver, or the workspace's listing cannot be made).
+        """
+        if sid in self.sids:
+            return True
+        if not self.names:
+            return False
+        if resolver is None:
+            raise NameResolutionError(
+                f"{self.kind}: the names {sorted(self.names)} need a name resolver;"
+                " dispatch through the TaskRouter extension (or pass names=)"
+            )
+        table = resolver.table(self.kind, workspace_sid)
+        if table is None or sid not in table.sids:
+            table = resolver.refresh(self.kind, workspace_sid)
+        seen = self._seen
+        if seen is None or seen[0] is not table:
+            seen = self._resolve(table)
+        if seen[2]:
+            newer = resolver.refresh(self.kind, workspace_sid)  # bounded by the resolver
+            if newer is not table:
+                seen = self._resolve(newer)
+            if seen[2]:
+                self._warn(seen[0].workspace_sid, seen[2], handler)
+        return sid in seen[1]
+
+    def _resolve(self, table: NameTable) -> tuple[NameTable, frozenset[str], tuple[str, ...]]:
+        seen = self._seen
+        if seen is not None and seen[0] is table:
+            return seen
+        resolved: set[str] = set()
+        missing: list[str] = []
+        for name in sorted(self.names):
+            sids = table.by_name.get(name)
+            if sids:
+                resolved.update(sids)
+            else:
+                missing.append(name)
+        with self._lock:
+            self._warned.difference_update(
+                (table.workspace_sid, name) for name in self.names if name not in missing
+            )
+        seen = (table, frozenset(resolved), tuple(missing))
+        self._seen = seen
+        return seen
+
+    def _warn(self, workspace_sid: str, missing: tuple[str, ...], handler: object) -> None:
+        what = _KINDS[self.kind][2]
+        for name in missing:
+            key = (workspace_sid, name)
+            with self._lock:
+                if key in self._warned:
+                    continue
+                self._warned.add(key)
+            log.warning(
+                "workspace %s has no %s named %r: assignment handler %s (%s=%r) does not"
+                " match until one exists",
+                workspace_sid,
+                what,
+                name,
+                _name(handler) if callable(handler) else "?",
+                self.kind,
+                name,
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class AssignmentRoute:
     """One registered assignment handler with its matchers."""
 
     handler: AssignmentHandler
-    queues: frozenset[str] | None = None
-    workflows: frozenset[str] | None = None
+    queues: NameMatcher | None = None
+    workflows: NameMatcher | None = None
     when: Callable[[Assignment], object] | None = None
 
     @property
@@ -93,11 +243,21 @@ class AssignmentRoute:
         """A route with no matcher answers whatever nothing else matched."""
         return self.queues is None and self.workflows is None and self.when is None
 
-    def matches(self, assignment: Assignment) -> bool:
-        """Tell whether every matcher of this route accepts ``assignment``."""
-        if self.queues is not None and assignment.task_queue_sid not in self.queues:
+    def matches(self, assignment: Assignment, names: NameResolver | None = None) -> bool:
+        """Tell whether every matcher of this route accepts ``assignment``.
+
+        :param names: resolves the friendly names of ``queue=`` and ``workflow=``.
+        :raises NameResolutionError: if a name must be resolved and cannot be.
+        """
+        queues = self.queues
+        if queues is not None and not queues.accepts(
+            assignment.task_queue_sid, assignment.workspace_sid, names, self.handler
+        ):
             return False
-        if self.workflows is not None and assignment.workflow_sid not in self.workflows:
+        workflows = self.workflows
+        if workflows is not None and not workflows.accepts(
+            assignment.workflow_sid, assignment.workspace_sid, names, self.handler
+        ):
             return False
         return self.when is None or bool(self.when(assignment))
 
@@ -135,7 +295,11 @@ class Dispatcher:
     ) -> _F:
         """Register an assignment handler; see :meth:`TaskRouter.assignment`.
 
-        :raises ValueError: if a queue or workflow is not a SID.
+        A queue or workflow is a SID (``WQ``/``WW`` and 32 hex digits) or a
+        friendly name; names are resolved at dispatch, not here.
+
+        :raises ValueError: if a queue or workflow is neither a SID nor a name
+            (empty, not a string, a malformed SID or another resource's SID).
         :raises ExpressionError: if ``when`` is an expression that does not parse.
         :raises TypeError: if ``when`` is neither an expression nor a callable.
         """
@@ -150,8 +314,8 @@ class Dispatcher:
             )
         route = AssignmentRoute(
             handler=handler,
-            queues=_sids("queue", "WQ", "TaskQueue", queue),
-            workflows=_sids("workflow", "WW", "Workflow", workflow),
+            queues=_matcher("queue", queue),
+            workflows=_matcher("workflow", workflow),
             when=when,
         )
         self.assignment_routes.append(route)
@@ -190,35 +354,90 @@ class Dispatcher:
 
     # -- dispatch -------------------------------------------------------------
 
-    def route_for(self, assignment: Assignment) -> AssignmentRoute | None:
+    def route_for(
+        self, assignment: Assignment, *, names: NameResolver | None = None
+    ) -> AssignmentRoute | None:
         """Return the route that answers ``assignment``: the first match, else the fallback.
 
-        A ``when`` matcher that raises propagates: the caller treats it like
-        a raising handler.
+        A ``when`` matcher that raises propagates, as does a name that cannot
+        be resolved: the caller treats either like a raising handler.
         """
         fallback: AssignmentRoute | None = None
         for route in self.assignment_routes:
             if route.is_fallback:
                 if fallback is None:
                     fallback = route
-            elif route.matches(assignment):
+            elif route.matches(assignment, names):
                 return route
         return fallback
 
     def dispatch_assignment(
-        self, assignment: Assignment, *, unmatched: UnmatchedPolicy = "pending"
+        self,
+        assignment: Assignment,
+        *,
+        unmatched: UnmatchedPolicy = "pending",
+        names: NameResolver | None = None,
     ) -> Reply:
-        """Run the handler for ``assignment`` and return the answer to send."""
+        """Run the handler for ``assignment`` and return the answer to send.
+
+        :param names: resolves the friendly names in ``queue=`` and ``workflow=``
+            matchers; needed only if a handler was registered with one.
+        """
         try:
-            route = self.route_for(assignment)
+            route = self.route_for(assignment, names=names)
             if route is None:
                 return self._unmatched(assignment, unmatched)
             return _instruction_reply(route.handler(assignment))
+        except NameResolutionError as exc:
+            log.error(
+                "cannot choose the handler for reservation %s: %s",
+                assignment.reservation_sid,
+                exc.message,
+            )
+            return self._recover("assignment", exc, assignment)
         except Exception as exc:
             log.exception(
                 "assignment handler failed for reservation %s", assignment.reservation_sid
             )
             return self._recover("assignment", exc, assignment)
+
+    def names_in_use(self) -> dict[NameKind, frozenset[str]]:
+        """Every friendly name the assignment handlers' ``queue=`` and ``workflow=`` use."""
+        used: dict[NameKind, set[str]] = {"queue": set(), "workflow": set()}
+        for route in self.assignment_routes:
+            for matcher in (route.queues, route.workflows):
+                if matcher is not None:
+                    used[matcher.kind].update(matcher.names)
+        return {kind: frozenset(names) for kind, names in used.items()}
+
+    def check_names(
+        self, names: NameResolver, workspace_sid: str
+    ) -> dict[NameKind, dict[str, frozenset[str]]]:
+        """Resolve every name in use in ``workspace_sid`` now; see :meth:`TaskRouter.check_names`.
+
+        :returns: for ``"queue"`` and ``"workflow"``, each name and its SIDs.
+        :raises NameResolutionError: naming every unknown name, or if a listing fails.
+        """
+        resolved: dict[NameKind, dict[str, frozenset[str]]] = {"queue": {}, "workflow": {}}
+        unknown: list[tuple[NameKind, str]] = []
+        for kind, wanted in self.names_in_use().items():
+            if not wanted:
+                continue
+            table = names.refresh(kind, workspace_sid)
+            for name in sorted(wanted):
+                sids = table.by_name.get(name)
+                if sids:
+                    resolved[kind][name] = sids
+                else:
+                    unknown.append((kind, name))
+        if unknown:
+            listed = ", ".join(f"no {_KINDS[kind][2]} named {name!r}" for kind, name in unknown)
+            raise NameResolutionError(
+                f"workspace {workspace_sid} has {listed}"
+                " (names are compared exactly, case and spaces included)",
+                names=tuple(name for _, name in unknown),
+            )
+        return resolved
 
     def dispatch_event(self, event: Event) -> Reply:
         """Run every handler whose pattern matches ``event`` and return the answer to send."""
@@ -302,22 +521,29 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": error}
 
 
-def _sids(
-    parameter: str, prefix: str, kind: str, value: str | Iterable[str] | None
-) -> frozenset[str] | None:
+def _matcher(kind: NameKind, value: str | Iterable[str] | None) -> NameMatcher | None:
+    """Split SIDs from friendly names; check both, resolve nothing."""
     if value is None:
         return None
+    prefix, resource, _ = _KINDS[kind]
+    expected = f"a {resource} SID ('{prefix}' followed by 32 hex digits) or friendly name"
     values = [value] if isinstance(value, str) else list(value)
     if not values:
-        raise ValueError(f"{parameter}: expected a {kind} SID or a list of them, got none")
-    pattern = re.compile(prefix + _SID_PATTERN)
-    for sid in values:
-        if not isinstance(sid, str) or not pattern.fullmatch(sid):
-            raise ValueError(
-                f"{parameter}: expected a {kind} SID ('{prefix}' followed by 32 hex digits),"
-                f" got {sid!r}"
-            )
-    return frozenset(values)
+        raise ValueError(f"{kind}: expected {expected}, or a list of them; got none")
+    sid_pattern = re.compile(prefix + _SID_PATTERN)
+    almost_sid = re.compile(r"W[QW][0-9a-fA-F]{8,}")
+    sids: set[str] = set()
+    names: set[str] = set()
+    for item in values:
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError(f"{kind}: expected {expected}, got {item!r}")
+        if sid_pattern.fullmatch(item):
+            sids.add(item)
+        elif _ANY_SID.fullmatch(item) or almost_sid.fullmatch(item):
+            raise ValueError(f"{kind}: expected {expected}; {item!r} is not a {resource} SID")
+        else:
+            names.add(item)
+    return NameMatcher(kind, frozenset(sids), frozenset(names))
 
 
 def _expression_predicate(text: str) -> Callable[[Assignment], bool]:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from taskrouter_flask import Assignment, Event, accept, reject
-from taskrouter_flask.dispatch import Dispatcher, Reply
+from taskrouter_flask.dispatch import Dispatcher, NameKind, NameTable, Reply
+from taskrouter_flask.errors import NameResolutionError
 from taskrouter_flask.expressions import ExpressionError
 from taskrouter_flask.testing import make_assignment, make_event, make_sid
 
@@ -182,9 +183,13 @@ def test_an_unknown_event_type_warns_at_registration(caplog: pytest.LogCaptureFi
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"queue": "Gold Tickets"}, "queue: expected a TaskQueue SID"),
-        ({"queue": []}, "queue: expected a TaskQueue SID or a list of them, got none"),
-        ({"workflow": make_sid("WQ")}, "workflow: expected a Workflow SID"),
+        ({"queue": []}, "queue: expected a TaskQueue SID .* or friendly name, or a list of them"),
+        ({"queue": ""}, "queue: expected a TaskQueue SID"),
+        ({"queue": ["Gold", "  "]}, "queue: expected a TaskQueue SID"),
+        ({"queue": [make_sid("WQ"), 42]}, "queue: expected a TaskQueue SID"),
+        ({"queue": make_sid("WW")}, "is not a TaskQueue SID"),
+        ({"queue": "WQ0123456789abcdef"}, "is not a TaskQueue SID"),
+        ({"workflow": make_sid("WQ")}, "is not a Workflow SID"),
     ],
 )
 def test_bad_matchers_are_refused(kwargs: dict[str, Any], message: str) -> None:
@@ -220,3 +225,156 @@ def test_when_expression_matches_task_and_worker_attributes() -> None:
         unmatched="error",
     )
     assert reply.status == 500
+
+
+# -- queues and workflows by friendly name -----------------------------------------------------
+
+WORKSPACE = make_sid("WS")
+
+
+class FakeNames:
+    """A NameResolver over a dict the test edits; counts listings; ``fail`` makes them fail."""
+
+    def __init__(self, **queues: str) -> None:
+        self.listed: dict[NameKind, dict[str, str]] = {"queue": dict(queues), "workflow": {}}
+        self.tables: dict[tuple[NameKind, str], NameTable] = {}
+        self.refreshes = 0
+        self.fail = False
+
+    def table(self, kind: NameKind, workspace_sid: str) -> NameTable | None:
+        return self.tables.get((kind, workspace_sid))
+
+    def refresh(self, kind: NameKind, workspace_sid: str) -> NameTable:
+        self.refreshes += 1
+        if self.fail:
+            raise NameResolutionError(f"listing the {kind}s of {workspace_sid} failed")
+        by_name = {name: frozenset({sid}) for name, sid in self.listed[kind].items()}
+        table = NameTable(workspace_sid, by_name, frozenset(self.listed[kind].values()))
+        self.tables[(kind, workspace_sid)] = table
+        return table
+
+
+def _gold(task_queue_sid: str, **fields: Any) -> Assignment:
+    return make_assignment(workspace_sid=WORKSPACE, task_queue_sid=task_queue_sid, **fields)
+
+
+def test_a_name_is_resolved_at_dispatch_not_at_registration() -> None:
+    d = Dispatcher()
+    names = FakeNames()
+    d.add_assignment(lambda a: accept(), queue="Gold Tickets")
+    assert names.refreshes == 0  # registration needs no queue to exist
+    names.listed["queue"]["Gold Tickets"] = GOLD
+    reply = d.dispatch_assignment(_gold(GOLD), names=names, unmatched="reject")
+    assert reply.body == {"instruction": "accept"}
+    assert names.refreshes == 1
+    d.dispatch_assignment(_gold(GOLD), names=names)
+    d.dispatch_assignment(_gold(SILVER), names=names, unmatched="reject")
+    assert names.refreshes == 2  # SILVER was not in the listing: listed again, once
+
+
+def test_sids_and_names_mix_and_sids_never_need_the_resolver() -> None:
+    d = Dispatcher()
+    d.add_assignment(lambda a: accept(), queue=[SILVER, "Gold Tickets"])
+    names = FakeNames(**{"Gold Tickets": GOLD})
+    assert d.dispatch_assignment(_gold(SILVER)).body == {"instruction": "accept"}
+    assert d.dispatch_assignment(_gold(GOLD), names=names).body == {"instruction": "accept"}
+    sid_only = Dispatcher()
+    sid_only.add_assignment(lambda a: accept(), queue=GOLD, workflow=FLOW)
+    assert sid_only.dispatch_assignment(_gold(GOLD, workflow_sid=FLOW)).body == {
+        "instruction": "accept"
+    }
+
+
+def test_a_workflow_name_matches_like_a_queue_name() -> None:
+    d = Dispatcher()
+    d.add_assignment(lambda a: accept(), workflow="Support Desk")
+    names = FakeNames()
+    names.listed["workflow"]["Support Desk"] = FLOW
+    assert d.dispatch_assignment(_gold(GOLD, workflow_sid=FLOW), names=names).body == {
+        "instruction": "accept"
+    }
+    assert d.dispatch_assignment(_gold(GOLD), names=names).status == 200
+    assert d.names_in_use() == {"queue": frozenset(), "workflow": frozenset({"Support Desk"})}
+
+
+def test_an_unknown_name_does_not_match_and_warns_once_naming_it_and_the_workspace(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    d = Dispatcher()
+    names = FakeNames(**{"Gold Tickets": GOLD})
+
+    def platinum(a: Assignment) -> Any:
+        return reject()
+
+    d.add_assignment(platinum, queue="Platinum")
+    d.add_assignment(lambda a: accept())  # the fallback answers instead
+    with caplog.at_level(logging.WARNING, logger="taskrouter_flask.dispatch"):
+        for _ in range(3):
+            reply = d.dispatch_assignment(_gold(GOLD), names=names)
+            assert reply.body == {"instruction": "accept"}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert f"workspace {WORKSPACE} has no task queue named 'Platinum'" in warnings[0]
+    assert "platinum" in warnings[0]
+
+
+def test_a_queue_created_or_renamed_later_is_found_after_a_refresh(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    d = Dispatcher()
+    d.add_assignment(lambda a: accept(), queue="Gold Tickets")
+    names = FakeNames(Silver=SILVER)
+    with caplog.at_level(logging.WARNING):
+        assert d.dispatch_assignment(_gold(SILVER), names=names).status == 200
+    assert "no task queue named 'Gold Tickets'" in caplog.text
+
+    names.listed["queue"] = {"Gold Tickets": SILVER}  # renamed
+    assert d.dispatch_assignment(_gold(SILVER), names=names).body == {"instruction": "accept"}
+
+    new = make_sid("WQ")
+    names.listed["queue"] = {"Silver": SILVER, "Gold Tickets": new}  # renamed back, new queue
+    assert d.dispatch_assignment(_gold(new), names=names).body == {"instruction": "accept"}
+    assert d.dispatch_assignment(_gold(SILVER), names=names).status == 200
+
+
+def test_names_that_cannot_be_resolved_answer_like_a_failing_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    d = Dispatcher()
+    d.add_assignment(lambda a: accept(), queue="Gold Tickets")
+    d.add_assignment(lambda a: reject())
+    names = FakeNames()
+    names.fail = True
+    with caplog.at_level(logging.ERROR):
+        reply = d.dispatch_assignment(_gold(GOLD), names=names)
+    assert reply.status == 500 and reply.body is not None
+    assert reply.body["error"]["code"] == "handler_error"
+    assert "listing the queues of" in caplog.text
+    # Without a resolver at all, the message says what is missing.
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        assert d.dispatch_assignment(_gold(GOLD)).status == 500
+    assert "need a name resolver" in caplog.text
+    # An error handler chooses the answer, as for any failing handler.
+    d.set_error_handler("assignment", lambda exc, a: reject())
+    assert d.dispatch_assignment(_gold(GOLD), names=names).body == {"instruction": "reject"}
+
+
+def test_check_names_resolves_every_name_or_names_the_unknown_ones() -> None:
+    d = Dispatcher()
+    d.add_assignment(lambda a: accept(), queue=["Gold Tickets", GOLD])
+    d.add_assignment(lambda a: accept(), queue="Spanish", workflow="Support Desk")
+    names = FakeNames(**{"Gold Tickets": GOLD, "Spanish": SILVER})
+    names.listed["workflow"]["Support Desk"] = FLOW
+    assert d.check_names(names, WORKSPACE) == {
+        "queue": {"Gold Tickets": frozenset({GOLD}), "Spanish": frozenset({SILVER})},
+        "workflow": {"Support Desk": frozenset({FLOW})},
+    }
+    del names.listed["queue"]["Spanish"]
+    names.listed["workflow"].clear()
+    with pytest.raises(NameResolutionError) as raised:
+        d.check_names(names, WORKSPACE)
+    assert raised.value.names == ("Spanish", "Support Desk")
+    assert str(raised.value).startswith(
+        f"workspace {WORKSPACE} has no task queue named 'Spanish', no workflow named 'Support Desk'"
+    )
