@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import InstructionError, PayloadError, TaskRouterError
+from .errors import (
+    InstructionError,
+    NameResolutionError,
+    NotFound,
+    PayloadError,
+    TaskRouterError,
+)
 from .expressions import Expression, ExpressionError, compile_expression
 from .instructions import (
     Accept,
@@ -33,7 +39,23 @@ from .workflow import Filter, Target, WorkflowConfiguration, WorkflowConfigurati
 if TYPE_CHECKING:
     from .extension import TaskRouter
 
-__version__ = "0.1.0"
+    #: The installed distribution's version (``pip show taskrouter-flask``), read from its
+    #: metadata on first use; ``"0+unknown"`` in a source tree that was never installed.
+    __version__: str
+
+#: The distribution whose metadata gives ``__version__`` (``[project] name`` in pyproject.toml).
+_DISTRIBUTION = "taskrouter-flask"
+
+
+def _installed_version() -> str:
+    # Imported here, not at the top: importlib.metadata pulls in email, socket and more,
+    # which the pure modules (the sandbox engine's among them) must not import.
+    from importlib import metadata
+
+    try:
+        return metadata.version(_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
 
 
 def __getattr__(name: str) -> Any:
@@ -41,6 +63,9 @@ def __getattr__(name: str) -> Any:
         from .extension import TaskRouter
 
         return TaskRouter
+    if name == "__version__":
+        version = globals()["__version__"] = _installed_version()
+        return version
     raise AttributeError(f"module 'taskrouter_flask' has no attribute {name!r}")
 
 
@@ -57,6 +82,8 @@ __all__ = [
     "ExpressionError",
     "Instruction",
     "InstructionError",
+    "NameResolutionError",
+    "NotFound",
     "PayloadError",
     "Redirect",
     "Reject",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 __all__ = [
     "InstructionError",
+    "NameResolutionError",
+    "NotFound",
     "PayloadError",
     "TaskRouterError",
 ]
@@ -17,6 +19,16 @@ __all__ = [
 
 class TaskRouterError(Exception):
     """Root of every error raised by taskrouter_flask."""
+
+
+class NotFound(TaskRouterError):
+    """No such resource: the one class to catch wherever the answer came from.
+
+    The REST client raises :class:`taskrouter_flask.client.errors.NotFound`
+    (a 404 from TaskRouter or the sandbox's REST API) and the sandbox engine
+    raises :class:`taskrouter_flask.sandbox.errors.NotFound`; both derive
+    from this class, so ``except taskrouter_flask.NotFound`` catches either.
+    """
 
 
 class PayloadError(TaskRouterError, ValueError):
@@ -46,3 +58,22 @@ class InstructionError(TaskRouterError, ValueError):
         super().__init__(message)
         self.message = message
         self.parameter = parameter
+
+
+class NameResolutionError(TaskRouterError, LookupError):
+    """A task queue or workflow named by a handler's matcher could not be resolved.
+
+    Raised by :meth:`TaskRouter.check_names` for names that no queue or
+    workflow of the workspace has, and at dispatch when the workspace's queues
+    or workflows cannot be listed at all (the REST API is unreachable, or the
+    application has no credentials), so the assignment is answered like a
+    failing handler rather than guessed at.
+
+    :param message: what could not be resolved, naming it and the workspace.
+    :param names: the unknown names, when that is what went wrong.
+    """
+
+    def __init__(self, message: str, *, names: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.names = names

@@ -13,6 +13,7 @@ application's own HTML error pages never answer Twilio.
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import logging
@@ -20,10 +21,18 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 from urllib.parse import quote, unquote_to_bytes
 
-from flask import Flask, Response, current_app, request, url_for
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    has_app_context,
+    has_request_context,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
@@ -41,8 +50,9 @@ from .dispatch import (
     UnmatchedPolicy,
     error_body,
 )
-from .errors import PayloadError
+from .errors import NameResolutionError, PayloadError
 from .models import Assignment
+from .names import NameCache
 from .schemas import FormFields, load_assignment, load_event, parse_form, parse_json_body
 from .signature import SIGNATURE_HEADER, validate_signature
 
@@ -74,6 +84,17 @@ DEFAULT_CONFIG: Mapping[str, Any] = {
 }
 
 _EXTENSION_KEY = "taskrouter"
+#: The settings :attr:`TaskRouter.client` is built from.
+_CLIENT_KEYS = (
+    "TASKROUTER_ACCOUNT_SID",
+    "TASKROUTER_AUTH_TOKEN",
+    "TASKROUTER_API_KEY_SID",
+    "TASKROUTER_API_KEY_SECRET",
+    "TASKROUTER_WORKSPACE_SID",
+    "TASKROUTER_BASE_URL",
+)
+#: The settings the callback URLs are built from.
+_URL_KEYS = ("TASKROUTER_PUBLIC_BASE_URL", "TASKROUTER_URL_PREFIX")
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
@@ -86,9 +107,14 @@ VALIDATION_OFF_WARNING = (
 
 @dataclass(frozen=True, slots=True)
 class TaskRouterSettings:
-    """One application's configuration, read and checked once by :meth:`TaskRouter.init_app`."""
+    """One application's configuration, read and checked once by :meth:`TaskRouter.init_app`.
 
-    auth_tokens: tuple[str, ...]
+    Changing ``app.config`` afterwards changes nothing: set every ``TASKROUTER_*``
+    key before ``TaskRouter(app)`` / ``init_app(app)``. The REST client's
+    credentials, workspace and base URL are read here too.
+    """
+
+    auth_tokens: tuple[str, ...] = field(repr=False)
     url_prefix: str
     validate_signatures: bool
     trusted_proxies: int
@@ -96,6 +122,11 @@ class TaskRouterSettings:
     max_body: int
     unmatched: UnmatchedPolicy
     dedup_fail_open: bool = True
+    #: ``(username, secret)`` for :attr:`TaskRouter.client`: the API key when one is
+    #: set, else the account SID and auth token; ``None`` without credentials.
+    client_credentials: tuple[str, str] | None = field(default=None, repr=False)
+    workspace_sid: str | None = None
+    base_url: str = DEFAULT_BASE_URL
 
     @classmethod
     def from_config(
@@ -162,7 +193,38 @@ class TaskRouterSettings:
             max_body=max_body,
             unmatched=unmatched,
             dedup_fail_open=bool(config.get("TASKROUTER_DEDUP_FAIL_OPEN", True)),
+            client_credentials=_client_credentials(config),
+            workspace_sid=_optional_text(config, "TASKROUTER_WORKSPACE_SID"),
+            base_url=_base_url(config),
         )
+
+
+def _optional_text(config: Mapping[str, Any], key: str) -> str | None:
+    value = config.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{key}: expected a string, got {type(value).__name__}")
+    return value or None
+
+
+def _client_credentials(config: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The REST client's username and secret; an API key is preferred to the account's token."""
+    account = _optional_text(config, "TASKROUTER_ACCOUNT_SID")
+    token = _optional_text(config, "TASKROUTER_AUTH_TOKEN")
+    key_sid = _optional_text(config, "TASKROUTER_API_KEY_SID")
+    key_secret = _optional_text(config, "TASKROUTER_API_KEY_SECRET")
+    username = key_sid or account
+    secret = key_secret or token
+    return (username, secret) if username and secret else None
+
+
+def _base_url(config: Mapping[str, Any]) -> str:
+    base = config.get("TASKROUTER_BASE_URL") or DEFAULT_BASE_URL
+    if not isinstance(base, str) or not base.startswith(("http://", "https://")):
+        raise ValueError(
+            "TASKROUTER_BASE_URL: expected an absolute http(s) URL such as"
+            f" 'https://taskrouter.twilio.com', got {base!r}"
+        )
+    return base
 
 
 @dataclass(slots=True)
@@ -175,30 +237,43 @@ class _AppState:
     dedup: DedupStore | None = None
     client: TaskRouterClient | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The ``TASKROUTER_*`` keys as ``init_app`` read them, to tell a later change.
+    config_at_init: Mapping[str, Any] = field(default_factory=dict)
+    #: Resolves the friendly names in ``queue=`` / ``workflow=`` matchers, lazily.
+    names: NameCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.names = NameCache(lambda workspace_sid: self.get_client().for_workspace(workspace_sid))
 
     def get_client(self) -> TaskRouterClient:
-        """Build the application's REST client on first use, from its configuration."""
+        """Build the application's REST client on first use, from the settings init_app read."""
         with self.lock:
             if self.client is None:
-                # An API key, when configured, is preferred to the account's own token.
-                username = self.config.get("TASKROUTER_API_KEY_SID") or self.config.get(
-                    "TASKROUTER_ACCOUNT_SID"
-                )
-                secret = self.config.get("TASKROUTER_API_KEY_SECRET") or self.config.get(
-                    "TASKROUTER_AUTH_TOKEN"
-                )
-                if not username or not secret:
+                self.refuse_changes_since_init(_CLIENT_KEYS, "tr.client")
+                settings = self.settings
+                if settings.client_credentials is None:
                     raise RuntimeError(
                         "tr.client needs TASKROUTER_ACCOUNT_SID and TASKROUTER_AUTH_TOKEN"
-                        " (or TASKROUTER_API_KEY_SID and TASKROUTER_API_KEY_SECRET)"
+                        " (or TASKROUTER_API_KEY_SID and TASKROUTER_API_KEY_SECRET), set"
+                        " before TaskRouter(app) / init_app(app)"
                     )
+                username, secret = settings.client_credentials
                 self.client = TaskRouterClient(
-                    username,
-                    secret,
-                    self.config.get("TASKROUTER_WORKSPACE_SID"),
-                    base_url=self.config.get("TASKROUTER_BASE_URL") or DEFAULT_BASE_URL,
+                    username, secret, settings.workspace_sid, base_url=settings.base_url
                 )
             return self.client
+
+    def refuse_changes_since_init(self, keys: Iterable[str], what: str) -> None:
+        """Fail loudly if a setting ``what`` depends on was changed after ``init_app`` read it.
+
+        :raises RuntimeError: naming the keys, rather than silently using the old values.
+        """
+        changed = [key for key in keys if self.config.get(key) != self.config_at_init.get(key)]
+        if changed:
+            raise RuntimeError(
+                f"{', '.join(changed)} changed after init_app(): {what} uses the settings read"
+                " when TaskRouter(app) / init_app(app) ran; set them before that"
+            )
 
 
 class TaskRouter:
@@ -248,69 +323,172 @@ class TaskRouter:
             prefix=app.config["TASKROUTER_DEDUP_PREFIX"],
         )
         app.extensions[_EXTENSION_KEY] = _AppState(
-            extension=self, settings=settings, config=app.config, dedup=dedup
+            extension=self,
+            settings=settings,
+            config=app.config,
+            dedup=dedup,
+            config_at_init={key: app.config.get(key) for key in DEFAULT_CONFIG},
         )
         if not settings.validate_signatures:
             log.warning(VALIDATION_OFF_WARNING, settings.url_prefix or "/")
 
     # -- registration -------------------------------------------------------------
 
+    @overload
+    def assignment(self, handler: _F, /) -> _F: ...
+
+    @overload
     def assignment(
         self,
+        handler: None = None,
+        /,
         *,
         queue: str | Iterable[str] | None = None,
         workflow: str | Iterable[str] | None = None,
         when: str | Callable[[Assignment], object] | None = None,
-    ) -> Callable[[_F], _F]:
+    ) -> Callable[[_F], _F]: ...
+
+    def assignment(
+        self,
+        handler: _F | None = None,
+        /,
+        *,
+        queue: str | Iterable[str] | None = None,
+        workflow: str | Iterable[str] | None = None,
+        when: str | Callable[[Assignment], object] | None = None,
+    ) -> _F | Callable[[_F], _F]:
         """Register the decorated function as an assignment handler.
+
+        Use it bare (``@tr.assignment``, the fallback) or called
+        (``@tr.assignment()``, ``@tr.assignment(queue=...)``); imperatively,
+        ``tr.assignment(fn)`` or ``tr.assignment(queue=...)(fn)``. The handler
+        is called with the :class:`Assignment`.
 
         The first handler (in registration order) whose matchers all accept
         the assignment answers it; one with no matcher is the fallback. The
         handler returns an instruction, a dict, or ``None`` to leave the
         reservation pending.
 
-        :param queue: a TaskQueue SID (``WQ...``) or several.
-        :param workflow: a Workflow SID (``WW...``) or several.
+        A queue or workflow is given by SID or by friendly name. A SID
+        (``WQ``/``WW`` and 32 hex digits) is compared as it is. A name is
+        resolved when a callback first needs it, never here, so handlers can
+        be registered at import, before the queues exist: the application's
+        REST client (:attr:`client`) lists the task queues or workflows of
+        the callback's workspace, and the listing is kept. It is made again
+        when a callback carries a SID it lacks (a queue created or renamed
+        since), while a name is unknown, and after five minutes, but at most
+        once every five seconds per workspace and kind
+        (:data:`taskrouter_flask.names.MIN_REFRESH_INTERVAL`). A name that
+        no queue has, even after listing again, matches nothing: the handler
+        is passed over and a WARNING naming the name and the workspace is
+        logged once. If the workspace cannot be listed at all, the callback
+        is answered as if the handler had raised (by default a 500, so Twilio
+        tries the fallback URL). Call :meth:`check_names` at start-up to fail
+        fast on a typo.
+
+        :param queue: a TaskQueue SID (``WQ...``) or friendly name, or several.
+        :param workflow: a Workflow SID (``WW...``) or friendly name, or several.
         :param when: a TaskRouter expression over the task's attributes (with
             ``task.`` and ``worker.`` names), compiled now; or a predicate
             taking the :class:`Assignment`.
-        :raises ValueError: if ``queue`` or ``workflow`` is not a SID.
+        :raises ValueError: if ``queue`` or ``workflow`` is empty, not a
+            string, a malformed SID or another resource's SID.
         :raises ExpressionError: if ``when`` is an expression that does not parse.
+        :raises TypeError: if something other than a function taking one
+            argument is decorated, or a matcher is passed positionally.
         """
-
-        def register(handler: _F) -> _F:
-            return self.dispatcher.add_assignment(
-                handler, queue=queue, workflow=workflow, when=when
+        if handler is not None and not callable(handler):
+            raise TypeError(
+                "@tr.assignment: expected to decorate a function, bare (@tr.assignment) or"
+                " with keyword matchers (@tr.assignment(queue=..., workflow=..., when=...)),"
+                f" got {_describe(handler)} as a positional argument"
             )
 
-        return register
+        def register(function: _F) -> _F:
+            _check_handler("@tr.assignment", function, "the Assignment")
+            return self.dispatcher.add_assignment(
+                function, queue=queue, workflow=workflow, when=when
+            )
 
-    def event(self, *patterns: str) -> Callable[[_F], _F]:
+        return register if handler is None else register(handler)
+
+    @overload
+    def event(self, handler: _F, /) -> _F: ...
+
+    @overload
+    def event(self, *patterns: str) -> Callable[[_F], _F]: ...
+
+    def event(self, *patterns: Any) -> Any:
         """Register the decorated function as a handler of matching event types.
+
+        Use it bare (``@tr.event``, every event) or called (``@tr.event()``,
+        ``@tr.event("task.created", "reservation.*")``); imperatively,
+        ``tr.event(fn)`` or ``tr.event("task.created")(fn)``. The handler is
+        called with the :class:`~taskrouter_flask.models.Event`.
 
         :param patterns: event types (``"task.created"``) or wildcards
             (``"reservation.*"``, ``"*"``); none means every event.
         :raises ValueError: if a pattern cannot match an event type.
+        :raises TypeError: if a pattern is not a string, or something other
+            than a function taking one argument is decorated.
         """
+        if len(patterns) == 1 and callable(patterns[0]) and not isinstance(patterns[0], str):
+            return self.event()(patterns[0])
+        for pattern in patterns:
+            if not isinstance(pattern, str):
+                raise TypeError(
+                    "@tr.event: expected event types such as 'task.created' or wildcards such"
+                    f" as 'reservation.*', got {_describe(pattern)}; decorate the handler with"
+                    " @tr.event or @tr.event('task.created', ...)"
+                )
+        checked: tuple[str, ...] = patterns
 
         def register(handler: _F) -> _F:
-            return self.dispatcher.add_event(handler, patterns)
+            _check_handler("@tr.event", handler, "the Event")
+            return self.dispatcher.add_event(handler, checked)
 
         return register
 
-    def errorhandler(self, *endpoints: Endpoint) -> Callable[[_F], _F]:
+    @overload
+    def errorhandler(self, handler: _F, /) -> _F: ...
+
+    @overload
+    def errorhandler(self, *endpoints: Endpoint) -> Callable[[_F], _F]: ...
+
+    def errorhandler(self, *endpoints: Any) -> Any:
         """Choose the answer when a handler raises.
 
         The function is called as ``fn(exc, payload)``. For ``"assignment"``
         it returns the answer (an instruction, a dict or ``None``); for
         ``"events"`` its result is ignored and the event is answered 204.
+        Use it bare (``@tr.errorhandler``, both endpoints) or called
+        (``@tr.errorhandler()``, ``@tr.errorhandler("assignment")``).
 
         :param endpoints: ``"assignment"``, ``"events"``, or none for both.
+        :raises ValueError: if an endpoint is neither ``"assignment"`` nor ``"events"``.
+        :raises TypeError: if an endpoint is not a string, or something other
+            than a function taking two arguments is decorated.
         """
+        if len(endpoints) == 1 and callable(endpoints[0]) and not isinstance(endpoints[0], str):
+            return self.errorhandler()(endpoints[0])
+        for endpoint in endpoints:
+            if not isinstance(endpoint, str):
+                raise TypeError(
+                    f"@tr.errorhandler: expected 'assignment' or 'events', got"
+                    f" {_describe(endpoint)}; decorate the handler with @tr.errorhandler or"
+                    " @tr.errorhandler('assignment')"
+                )
+            if endpoint not in ENDPOINTS:
+                raise ValueError(
+                    f"@tr.errorhandler: expected 'assignment' or 'events' (or nothing, for"
+                    f" both), got {endpoint!r}"
+                )
+        chosen: tuple[Endpoint, ...] = endpoints or ENDPOINTS
 
         def register(handler: _F) -> _F:
+            _check_handler("@tr.errorhandler", handler, "the exception and the payload", 2)
             error_handler: ErrorHandler = handler
-            for endpoint in endpoints or ENDPOINTS:
+            for endpoint in chosen:
                 self.dispatcher.set_error_handler(endpoint, error_handler)
             return handler
 
@@ -320,13 +498,16 @@ class TaskRouter:
 
     @property
     def client(self) -> TaskRouterClient:
-        """The current application's REST client, built on first use from its config.
+        """The current application's REST client, built on first use from its settings.
 
-        Uses ``TASKROUTER_ACCOUNT_SID``, ``TASKROUTER_AUTH_TOKEN``,
-        ``TASKROUTER_WORKSPACE_SID`` and ``TASKROUTER_BASE_URL``; one client
-        (one connection pool) per application.
+        Uses ``TASKROUTER_ACCOUNT_SID`` and ``TASKROUTER_AUTH_TOKEN`` (or
+        ``TASKROUTER_API_KEY_SID`` and ``TASKROUTER_API_KEY_SECRET``),
+        ``TASKROUTER_WORKSPACE_SID`` and ``TASKROUTER_BASE_URL``, as
+        :meth:`init_app` read them; one client (one connection pool) per
+        application.
 
-        :raises RuntimeError: outside an application context, or without credentials.
+        :raises RuntimeError: outside an application context, without
+            credentials, or if one of those keys was changed after ``init_app``.
         """
         return self.client_for(current_app._get_current_object())  # type: ignore[attr-defined]
 
@@ -334,31 +515,122 @@ class TaskRouter:
         """The REST client of ``app`` (for use outside an application context)."""
         return _state(app).get_client()
 
+    def check_names(
+        self, app: Flask | None = None, *, workspace_sid: str | None = None
+    ) -> dict[str, dict[str, frozenset[str]]]:
+        """Resolve every queue and workflow name the assignment handlers use, now.
+
+        Call it at start-up, once the workspace is provisioned, to fail fast
+        on a name no queue or workflow has; it also fills the cache, so the
+        first callback does not wait for a listing.
+
+        :param app: the application (default: the current one).
+        :param workspace_sid: where to look (default: ``TASKROUTER_WORKSPACE_SID``).
+        :returns: ``{"queue": {name: SIDs}, "workflow": {name: SIDs}}``.
+        :raises NameResolutionError: naming every unknown name and the
+            workspace, or if the workspace cannot be listed.
+        """
+        app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+        state = _state(app)
+        workspace = workspace_sid or state.settings.workspace_sid
+        if not workspace:
+            raise NameResolutionError(
+                "check_names needs a workspace: set TASKROUTER_WORKSPACE_SID or pass workspace_sid="
+            )
+        resolved = self.dispatcher.check_names(state.names, workspace)
+        return {kind: dict(names) for kind, names in resolved.items()}
+
     # -- URLs ---------------------------------------------------------------------
 
     def assignment_url(self, app: Flask | None = None) -> str:
-        """The absolute URL to set as a workflow's ``AssignmentCallbackUrl``."""
+        """The absolute URL to set as a workflow's ``AssignmentCallbackUrl``.
+
+        Works anywhere, also outside a request (in an app factory, a CLI
+        command, a provisioning script), from the first of:
+
+        1. ``TASKROUTER_PUBLIC_BASE_URL`` plus the URL prefix. Under werkzeug's
+           ``DispatcherMiddleware`` the public base URL must include the mount
+           path (``https://example.com/support`` for an app mounted at
+           ``/support``), exactly as for signature checks.
+        2. Inside a request to ``app``: the URL of that request's host.
+        3. Flask's ``SERVER_NAME`` (with ``APPLICATION_ROOT`` and
+           ``PREFERRED_URL_SCHEME``).
+
+        :param app: the application whose URL is wanted; by default the
+            current one (then an application context is needed). One
+            :class:`TaskRouter` may serve several applications, each with
+            its own URL.
+        :raises RuntimeError: outside a request when neither
+            ``TASKROUTER_PUBLIC_BASE_URL`` (set before ``init_app``) nor
+            ``SERVER_NAME`` is set, with no application, or if
+            ``TASKROUTER_PUBLIC_BASE_URL`` was changed after ``init_app``.
+        """
         return self._external_url("assignment", app)
 
     def events_url(self, app: Flask | None = None) -> str:
-        """The absolute URL to set as a workspace's ``EventCallbackUrl``."""
+        """The absolute URL to set as a workspace's ``EventCallbackUrl``.
+
+        Built as :meth:`assignment_url` builds its URL: ``TASKROUTER_PUBLIC_BASE_URL``
+        (which, under ``DispatcherMiddleware``, must include the mount path),
+        else the current request's host, else ``SERVER_NAME``.
+
+        :param app: the application whose URL is wanted; by default the current one.
+        :raises RuntimeError: as :meth:`assignment_url` does.
+        """
         return self._external_url("events", app)
 
     def _external_url(self, name: Endpoint, app: Flask | None) -> str:
-        app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-        settings = _state(app).settings
+        method = f"tr.{name}_url()"
+        if app is None:
+            if not has_app_context():
+                raise RuntimeError(
+                    f"{method} outside an application context: pass the application,"
+                    f" tr.{name}_url(app)"
+                )
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+        state = _state(app)
+        state.refuse_changes_since_init(_URL_KEYS, method)
+        settings = state.settings
         path = f"{settings.url_prefix}/{name}"
         if settings.public_base_url:
             return settings.public_base_url + path
-        if request and current_app._get_current_object() is app:  # type: ignore[attr-defined]
+        if has_request_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
             return url_for(f"taskrouter.{name}", _external=True)
         if not app.config.get("SERVER_NAME"):
             raise RuntimeError(
-                "cannot tell this application's public URL outside a request: set"
-                " TASKROUTER_PUBLIC_BASE_URL (e.g. 'https://example.com') or SERVER_NAME"
+                f"{method} cannot tell this application's public URL outside a request: set"
+                " TASKROUTER_PUBLIC_BASE_URL (the public URL of the application's root, e.g."
+                " 'https://example.com') before TaskRouter(app) / init_app(app), or set"
+                " Flask's SERVER_NAME"
             )
         with app.app_context():
             return url_for(f"taskrouter.{name}", _external=True)
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _check_handler(decorator: str, handler: object, takes: str, count: int = 1) -> None:
+    """Refuse, at registration, what could not be called with ``count`` arguments.
+
+    :raises TypeError: naming the decorator and what was expected.
+    """
+    if not callable(handler):
+        raise TypeError(f"{decorator}: expected a function to register, got {_describe(handler)}")
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError):  # some builtins have no signature: trust them
+        return
+    try:
+        signature.bind(*([None] * count))
+    except TypeError:
+        name = getattr(handler, "__qualname__", None) or repr(handler)
+        raise TypeError(
+            f"{decorator}: the handler {name}{signature} is called with {takes}; expected a"
+            f" function taking {'one argument' if count == 1 else f'{count} arguments'}"
+        ) from None
 
 
 # -- views ----------------------------------------------------------------------------
@@ -420,7 +692,9 @@ def _process(endpoint: Endpoint, state: _AppState) -> Reply:
             return _once(
                 state,
                 f"assignment:{assignment.reservation_sid}",
-                lambda: dispatcher.dispatch_assignment(assignment, unmatched=settings.unmatched),
+                lambda: dispatcher.dispatch_assignment(
+                    assignment, unmatched=settings.unmatched, names=state.names
+                ),
                 replay=True,
             )
         event = load_event(fields)

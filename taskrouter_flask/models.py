@@ -1,13 +1,30 @@
 """Typed, immutable values for what TaskRouter tells an application.
 
 Handlers receive these instead of a form of strings, and the REST client
-returns the same types: attribute JSON is already a ``dict``, ages and
+returns the same types: attribute JSON is already a mapping, ages and
 priorities are ``int``, timestamps are aware ``datetime``. A field that a
-callback or a resource does not carry is ``None``. They are frozen
-dataclasses, so a handler cannot mutate what another handler of the same
-event will see, and two payloads compare equal by value in tests. ``raw``
-keeps every field exactly as received, including the ones Twilio adds after
-this library was written.
+callback or a resource does not carry is ``None``. ``raw`` keeps every field
+exactly as received, including the ones Twilio adds after this library was
+written.
+
+Immutable all the way down. The models are frozen dataclasses, and every
+dict or list inside them (attributes, ``raw``, links, configurations,
+statistics) is frozen when the model is built: a dict becomes a
+:class:`FrozenDict` and a list a :class:`FrozenList`, at every depth. So a
+handler cannot change what the next handler of the same event sees. The
+frozen types are subclasses of ``dict`` and ``list``: reading them,
+``json.dumps(task.attributes)``, ``task.attributes.get("x")`` and comparing
+them with plain dicts and lists work as before, while every method that
+would change them raises :class:`TypeError`. ``dict(...)`` / ``list(...)``
+(or ``.copy()``) give a shallow mutable copy, :func:`thaw` a deep one. The
+fields are typed ``Mapping`` and ``Sequence`` so that a type checker flags
+an attempt to change them too.
+
+Equality and hashing. Two models are equal when every field but ``raw`` is
+equal (``raw`` is how the value arrived, not what it is), and the hash is
+taken over exactly those fields, so equal models hash alike and models can
+be set members and dict keys (for example to remember which assignments were
+seen). Frozen containers hash by content and cache their hash.
 
 Pure module: no Flask, no marshmallow; :mod:`taskrouter_flask.schemas` builds
 these from callback forms and REST JSON.
@@ -15,16 +32,18 @@ these from callback forms and REST JSON.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 __all__ = [
     "EVENT_TYPES",
     "Activity",
     "Assignment",
     "Event",
+    "FrozenDict",
+    "FrozenList",
     "Reservation",
     "Statistics",
     "Task",
@@ -34,6 +53,8 @@ __all__ = [
     "WorkerChannel",
     "Workflow",
     "Workspace",
+    "freeze",
+    "thaw",
 ]
 
 
@@ -94,8 +115,290 @@ EVENT_TYPES: frozenset[str] = frozenset(
 )
 
 
-def _empty_raw() -> Mapping[str, Any]:
-    return {}
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+_T = TypeVar("_T")
+
+
+_UNSET: Any = object()
+
+
+def _read_only(kind: str) -> NoReturn:
+    raise TypeError(
+        f"this {kind} is read-only: TaskRouter payloads are immutable so that one handler"
+        " cannot change what the next one sees; copy it first (dict(value), list(value), or"
+        " taskrouter_flask.models.thaw(value) for a deep copy)"
+    )
+
+
+class FrozenDict(dict[_K, _V]):
+    """A read-only ``dict``, frozen all the way down, hashable by content.
+
+    Built from anything ``dict()`` accepts; nested dicts become
+    :class:`FrozenDict`, lists :class:`FrozenList`, tuples keep their
+    shape with frozen items, sets become ``frozenset``. It is a ``dict``
+    subclass, so ``json.dumps``, ``isinstance(x, dict)``, ``.get()`` and
+    ``==`` with a plain dict work; every method that would change it raises
+    :class:`TypeError`. ``copy()`` returns a plain (shallow) ``dict``.
+    """
+
+    __slots__ = ("_hash",)
+    _hash: int | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if getattr(self, "_hash", _UNSET) is not _UNSET:  # set once the content is in place
+            _read_only("mapping")
+        super().__init__(*args, **kwargs)
+        self._hash = None
+        _freeze_contents(self)
+
+    @classmethod
+    def fromkeys(cls, iterable: Iterable[Any], value: Any = None, /) -> FrozenDict[Any, Any]:
+        """Return a :class:`FrozenDict` with the keys of ``iterable``, each mapped to ``value``."""
+        return cls(dict.fromkeys(iterable, value))
+
+    def thaw(self) -> dict[_K, Any]:
+        """Return a deep, mutable copy: plain dicts and lists at every depth."""
+        return thaw(self)  # type: ignore[no-any-return]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        if self._hash is None:
+            self._hash = hash(frozenset(self.items()))
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[FrozenDict[_K, _V]], tuple[dict[_K, _V]]]:
+        return (type(self), (dict(self),))
+
+    def __copy__(self) -> FrozenDict[_K, _V]:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict[_K, _V]:
+        return self
+
+    def __setitem__(self, key: _K, value: _V) -> NoReturn:
+        _read_only("mapping")
+
+    def __delitem__(self, key: _K) -> NoReturn:
+        _read_only("mapping")
+
+    def __ior__(self, other: Any) -> NoReturn:  # type: ignore[misc]
+        _read_only("mapping")
+
+    def clear(self) -> NoReturn:
+        _read_only("mapping")
+
+    def pop(self, *args: Any) -> NoReturn:
+        _read_only("mapping")
+
+    def popitem(self) -> NoReturn:
+        _read_only("mapping")
+
+    def setdefault(self, *args: Any) -> NoReturn:
+        _read_only("mapping")
+
+    def update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _read_only("mapping")
+
+
+class FrozenList(list[_T]):
+    """A read-only ``list``, frozen all the way down, hashable by content.
+
+    Its items are frozen as :class:`FrozenDict` describes. It is a ``list``
+    subclass, so ``json.dumps``, ``in``, indexing, iteration and ``==`` with
+    a plain list work; every method that would change it raises
+    :class:`TypeError`. ``copy()``, ``+`` and ``*`` return plain lists.
+    """
+
+    __slots__ = ("_hash",)
+    _hash: int | None
+
+    def __init__(self, iterable: Iterable[_T] = (), /) -> None:
+        if getattr(self, "_hash", _UNSET) is not _UNSET:  # set once the content is in place
+            _read_only("list")
+        super().__init__(iterable)
+        self._hash = None
+        _freeze_contents(self)
+
+    def thaw(self) -> list[Any]:
+        """Return a deep, mutable copy: plain lists and dicts at every depth."""
+        return thaw(self)  # type: ignore[no-any-return]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        if self._hash is None:
+            self._hash = hash(tuple(self))
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[FrozenList[_T]], tuple[list[_T]]]:
+        return (type(self), (list(self),))
+
+    def __copy__(self) -> FrozenList[_T]:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenList[_T]:
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> NoReturn:
+        _read_only("list")
+
+    def __delitem__(self, index: Any) -> NoReturn:
+        _read_only("list")
+
+    def __iadd__(self, other: Any) -> NoReturn:  # type: ignore[misc]
+        _read_only("list")
+
+    def __imul__(self, other: Any) -> NoReturn:  # type: ignore[misc]
+        _read_only("list")
+
+    def append(self, value: _T) -> NoReturn:
+        _read_only("list")
+
+    def extend(self, values: Iterable[_T]) -> NoReturn:
+        _read_only("list")
+
+    def insert(self, index: Any, value: _T) -> NoReturn:
+        _read_only("list")
+
+    def pop(self, *args: Any) -> NoReturn:
+        _read_only("list")
+
+    def remove(self, value: _T) -> NoReturn:
+        _read_only("list")
+
+    def clear(self) -> NoReturn:
+        _read_only("list")
+
+    def sort(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _read_only("list")
+
+    def reverse(self) -> NoReturn:
+        _read_only("list")
+
+
+_FROZEN = (FrozenDict, FrozenList, str, int, float, bool, type(None), frozenset, datetime)
+
+
+def freeze(value: Any) -> Any:
+    """Return ``value`` frozen all the way down (itself when there is nothing to freeze).
+
+    Mappings become :class:`FrozenDict`, lists :class:`FrozenList`, sets
+    ``frozenset``; tuples keep their type with frozen items; anything else is
+    returned as it is. Iterative, so deeply nested JSON cannot exhaust the stack.
+    """
+    if isinstance(value, _FROZEN):
+        return value
+    if isinstance(value, Mapping):
+        return FrozenDict(value)
+    if isinstance(value, list):
+        return FrozenList(value)
+    if isinstance(value, tuple):
+        items = [freeze(item) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return _same_kind_of_tuple(value, items)
+    if isinstance(value, set):
+        return frozenset(value)
+    return value
+
+
+#: Exact types that never need freezing: checked first, the common case by far.
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def _shell(value: Any) -> FrozenDict[Any, Any] | FrozenList[Any] | None:
+    """An empty frozen container for a mutable one, to be filled by :func:`_freeze_contents`."""
+    shell: FrozenDict[Any, Any] | FrozenList[Any]
+    kind = type(value)
+    if kind is dict or (kind is not FrozenDict and isinstance(value, Mapping)):
+        shell = FrozenDict.__new__(FrozenDict)
+        dict.update(shell, value)
+    elif kind is list or (kind is not FrozenList and isinstance(value, list)):
+        shell = FrozenList.__new__(FrozenList)
+        list.extend(shell, value)
+    else:
+        return None
+    shell._hash = None
+    return shell
+
+
+def _frozen_item(item: Any, pending: list[FrozenDict[Any, Any] | FrozenList[Any]]) -> Any:
+    """``item`` itself if nothing in it needs freezing, else its frozen replacement."""
+    if type(item) in _ATOMS:
+        return item
+    shell = _shell(item)
+    if shell is not None:
+        pending.append(shell)
+        return shell
+    if isinstance(item, tuple | set):
+        return freeze(item)
+    return item
+
+
+def _freeze_contents(container: FrozenDict[Any, Any] | FrozenList[Any]) -> None:
+    """Freeze, in place and without recursion, what a new frozen container holds."""
+    pending: list[FrozenDict[Any, Any] | FrozenList[Any]] = [container]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, FrozenDict):
+            for key, item in dict.items(current):
+                frozen = _frozen_item(item, pending)
+                if frozen is not item:
+                    dict.__setitem__(current, key, frozen)
+        else:
+            for index, item in enumerate(current):
+                frozen = _frozen_item(item, pending)
+                if frozen is not item:
+                    list.__setitem__(current, index, frozen)
+
+
+def _same_kind_of_tuple(value: tuple[Any, ...], items: list[Any]) -> tuple[Any, ...]:
+    make = getattr(type(value), "_make", None)  # a named tuple
+    return make(items) if callable(make) else tuple(items)
+
+
+def thaw(value: Any) -> Any:
+    """Return a deep, mutable copy of ``value``: plain dicts and lists at every depth.
+
+    Tuples stay tuples (with thawed items); anything else is returned as it is.
+    """
+    if isinstance(value, Mapping):
+        return {key: thaw(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [thaw(item) for item in value]
+    if isinstance(value, tuple):
+        return _same_kind_of_tuple(value, [thaw(item) for item in value])
+    return value
+
+
+#: Per model class, the fields whose annotation allows a container (the others are
+#: strings, numbers, booleans, datetimes or other models, which freeze themselves).
+_CONTAINER_FIELDS: dict[type, tuple[str, ...]] = {}
+_CONTAINER_HINTS = ("Mapping", "Sequence", "dict", "list", "set", "tuple", "Any")
+
+
+def _freeze_fields(model: Any) -> None:
+    """Freeze, in place, every field of a just-built model that holds a dict or a list."""
+    kind = type(model)
+    names = _CONTAINER_FIELDS.get(kind)
+    if names is None:
+        names = _CONTAINER_FIELDS[kind] = tuple(
+            name
+            for name, spec in model.__dataclass_fields__.items()
+            if any(hint in str(spec.type) for hint in _CONTAINER_HINTS)
+        )
+    for name in names:
+        value = getattr(model, name)
+        if type(value) not in _ATOMS:
+            frozen = freeze(value)
+            if frozen is not value:
+                object.__setattr__(model, name, frozen)
+
+
+#: Shared by every model without attributes or raw fields: it cannot change.
+_EMPTY: FrozenDict[str, Any] = FrozenDict()
+
+
+def _empty() -> Mapping[str, Any]:
+    return _EMPTY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,8 +410,11 @@ class _WorkspaceResource:
     date_created: datetime | None = None
     date_updated: datetime | None = None
     url: str | None = None
-    links: dict[str, str] | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+    links: Mapping[str, str] | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _freeze_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +430,7 @@ class Task(_WorkspaceResource):
     """
 
     sid: str
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = field(default_factory=_empty)
     age: int | None = None
     priority: int | None = None
     assignment_status: str | None = None
@@ -142,7 +448,7 @@ class Task(_WorkspaceResource):
     virtual_start_time: datetime | None = None
     ignore_capacity: bool | None = None
     routing_target: str | None = None
-    addons: dict[str, Any] | None = None
+    addons: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +462,7 @@ class Worker(_WorkspaceResource):
     """
 
     sid: str
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = field(default_factory=_empty)
     friendly_name: str | None = None
     activity_sid: str | None = None
     activity_name: str | None = None
@@ -201,7 +507,10 @@ class WorkerChannel:
     date_created: datetime | None = None
     date_updated: datetime | None = None
     url: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _freeze_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +531,11 @@ class Workspace:
     date_created: datetime | None = None
     date_updated: datetime | None = None
     url: str | None = None
-    links: dict[str, str] | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+    links: Mapping[str, str] | None = None
+    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _freeze_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +549,7 @@ class Workflow(_WorkspaceResource):
 
     sid: str
     friendly_name: str | None = None
-    configuration: dict[str, Any] | str | None = None
+    configuration: Mapping[str, Any] | str | None = None
     assignment_callback_url: str | None = None
     fallback_assignment_callback_url: str | None = None
     task_reservation_timeout: int | None = None
@@ -296,8 +608,8 @@ class Statistics:
     task_queue_sid: str | None = None
     worker_sid: str | None = None
     url: str | None = None
-    cumulative: dict[str, Any] | None = None
-    realtime: dict[str, Any] | None = None
+    cumulative: Mapping[str, Any] | None = None
+    realtime: Mapping[str, Any] | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
     avg_task_acceptance_time: int | None = None
@@ -307,10 +619,10 @@ class Statistics:
     reservations_timed_out: int | None = None
     reservations_canceled: int | None = None
     reservations_rescinded: int | None = None
-    split_by_wait_time: dict[str, Any] | None = None
-    wait_duration_until_accepted: dict[str, Any] | None = None
-    wait_duration_until_canceled: dict[str, Any] | None = None
-    wait_duration_in_queue_until_accepted: dict[str, Any] | None = None
+    split_by_wait_time: Mapping[str, Any] | None = None
+    wait_duration_until_accepted: Mapping[str, Any] | None = None
+    wait_duration_until_canceled: Mapping[str, Any] | None = None
+    wait_duration_in_queue_until_accepted: Mapping[str, Any] | None = None
     tasks_canceled: int | None = None
     tasks_completed: int | None = None
     tasks_deleted: int | None = None
@@ -318,21 +630,24 @@ class Statistics:
     tasks_moved: int | None = None
     tasks_created: int | None = None
     tasks_timed_out_in_workflow: int | None = None
-    activity_durations: list[Any] | None = None
-    activity_statistics: list[Any] | None = None
+    activity_durations: Sequence[Any] | None = None
+    activity_statistics: Sequence[Any] | None = None
     longest_task_waiting_age: int | None = None
     longest_task_waiting_sid: str | None = None
     longest_relative_task_age_in_queue: int | None = None
     longest_relative_task_sid_in_queue: str | None = None
-    tasks_by_priority: dict[str, Any] | None = None
-    tasks_by_status: dict[str, Any] | None = None
+    tasks_by_priority: Mapping[str, Any] | None = None
+    tasks_by_status: Mapping[str, Any] | None = None
     total_tasks: int | None = None
     total_workers: int | None = None
     total_available_workers: int | None = None
     total_eligible_workers: int | None = None
-    task_queue_data: list[Any] | None = None
+    task_queue_data: Sequence[Any] | None = None
     task_queue_response_count: int | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _freeze_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +666,10 @@ class Assignment:
     task: Task
     worker: Worker
     timestamp: datetime | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _freeze_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,7 +706,7 @@ class Event:
     task_queue_target_expression: str | None = None
     workflow_sid: str | None = None
     workflow_name: str | None = None
-    event_data: dict[str, Any] | None = None
+    event_data: Mapping[str, Any] | None = None
     event_date_ms: int | None = None
     actor_sid: str | None = None
     actor_type: str | None = None
@@ -397,4 +715,7 @@ class Event:
     source: str | None = None
     source_ip_address: str | None = None
     url: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=_empty_raw, compare=False, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _freeze_fields(self)

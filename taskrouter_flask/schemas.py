@@ -18,9 +18,8 @@ import dataclasses
 import json
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qsl
 
@@ -40,6 +39,7 @@ from .models import (
     WorkerChannel,
     Workflow,
     Workspace,
+    freeze,
 )
 
 __all__ = [
@@ -450,8 +450,9 @@ def _load(schema: Schema, payload: Mapping[str, Any], kind: type[_Payload]) -> _
 
 
 def _with_raw(value: _Payload, payload: Mapping[str, Any]) -> _Payload:
-    # Frozen dataclass: set the one field that must hold the payload as received.
-    object.__setattr__(value, "raw", MappingProxyType(dict(payload)))
+    # Frozen dataclass: set the one field that must hold the payload as received (frozen
+    # all the way down, like every other field).
+    object.__setattr__(value, "raw", freeze(payload))
     return value
 
 
@@ -542,9 +543,9 @@ def _rest_field(hint: Any, wire: str, required: bool) -> fields.Field[Any] | Non
         return fields.Integer(**options)
     if origin is datetime:
         return _Timestamp(**options)
-    if origin is dict:
+    if origin in (dict, Mapping):
         return _JsonObject(**options)
-    if origin is list:
+    if origin in (list, Sequence):
         return fields.List(fields.Raw(), **options)
     if dataclasses.is_dataclass(origin):
         return None
@@ -589,6 +590,6 @@ def load_resource(model: type[_Resource], payload: Mapping[str, Any]) -> _Resour
         loaded = _REST_SCHEMAS[model].load(payload)
     except ValidationError as exc:
         raise _payload_error(exc) from exc
-    object.__setattr__(loaded, "raw", MappingProxyType(dict(payload)))
+    object.__setattr__(loaded, "raw", freeze(payload))
     assert isinstance(loaded, model)
     return loaded

@@ -130,9 +130,12 @@ def test_decorators_return_the_function_and_work_imperatively(taskrouter: TaskRo
     def on_task(event: Event) -> None:
         pass
 
+    def on_error(exc: Exception, payload: Any) -> None:
+        pass
+
     assert taskrouter.event("task.created")(on_task) is on_task
     assert taskrouter.assignment(queue=make_sid("WQ"))(on_task) is on_task
-    assert taskrouter.errorhandler()(on_task) is on_task
+    assert taskrouter.errorhandler()(on_error) is on_error
 
 
 # -- assignment endpoint -------------------------------------------------------------------
@@ -563,3 +566,278 @@ def test_urls_need_a_request_a_server_name_or_a_public_base_url() -> None:
         tr.assignment_url(app)
     app.config["SERVER_NAME"] = "support.example.com"
     assert tr.events_url(app) == "http://support.example.com/taskrouter/events"
+
+
+# -- queues and workflows by friendly name ----------------------------------------------------
+
+
+class _Listing:
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+        self.calls = 0
+
+    def list(self, **filters: Any) -> Any:
+        self.calls += 1
+        return iter(self.items)
+
+
+class _NamesClient:
+    """Stands in for the app's REST client, scoped to one workspace."""
+
+    def __init__(self, queues: dict[str, str], workflows: dict[str, str] | None = None) -> None:
+        from taskrouter_flask.models import TaskQueue, Workflow
+
+        self.task_queues = _Listing([TaskQueue(sid=s, friendly_name=n) for n, s in queues.items()])
+        self.workflows = _Listing(
+            [Workflow(sid=s, friendly_name=n) for n, s in (workflows or {}).items()]
+        )
+
+
+def _serve_names(app: Flask, fake: _NamesClient) -> list[str]:
+    """Make ``app``'s name cache list through ``fake``; returns the workspaces it was asked for."""
+    asked: list[str] = []
+
+    def client_for(workspace_sid: str) -> Any:
+        asked.append(workspace_sid)
+        return fake
+
+    app.extensions["taskrouter"].names.client_for = client_for
+    return asked
+
+
+def test_a_handler_registered_by_queue_name_answers_its_queue(
+    app: Flask, taskrouter: TaskRouter, client: TaskRouterTestClient
+) -> None:
+    gold, other, workspace = make_sid("WQ"), make_sid("WQ"), make_sid("WS")
+
+    @taskrouter.assignment(queue="Gold Tickets")
+    def gold_ticket(assignment: Assignment) -> Any:
+        return accept()
+
+    taskrouter.assignment()(lambda a: reject())
+    fake = _NamesClient({"Gold Tickets": gold, "Other": other})
+    asked = _serve_names(app, fake)
+
+    response = client.post_assignment(task_queue_sid=gold, workspace_sid=workspace)
+    assert response.json == {"instruction": "accept"}
+    response = client.post_assignment(task_queue_sid=other, workspace_sid=workspace)
+    assert response.json == {"instruction": "reject"}
+    # Names are looked up in the callback's own workspace, once for both callbacks.
+    assert asked == [workspace] and fake.task_queues.calls == 1
+
+
+def test_an_unknown_queue_name_is_passed_over_with_a_warning(
+    app: Flask,
+    taskrouter: TaskRouter,
+    client: TaskRouterTestClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    taskrouter.assignment(queue="Platinum")(lambda a: accept())
+    _serve_names(app, _NamesClient({"Gold Tickets": make_sid("WQ")}))
+    workspace = make_sid("WS")
+    with caplog.at_level(logging.WARNING):
+        response = client.post_assignment(workspace_sid=workspace)
+        client.post_assignment(workspace_sid=workspace)
+    assert response.status_code == 200 and response.data == b""  # the "pending" policy
+    unknown = [r.getMessage() for r in caplog.records if "no task queue named" in r.getMessage()]
+    assert unknown == [
+        f"workspace {workspace} has no task queue named 'Platinum': assignment handler"
+        " test_an_unknown_queue_name_is_passed_over_with_a_warning.<locals>.<lambda>"
+        " (queue='Platinum') does not match until one exists"
+    ]
+
+
+def test_names_without_credentials_answer_500_saying_why(
+    taskrouter: TaskRouter, client: TaskRouterTestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    taskrouter.assignment(queue="Gold Tickets")(lambda a: accept())
+    with caplog.at_level(logging.ERROR):
+        response = client.post_assignment()
+    assert response.status_code == 500
+    assert "cannot resolve queue names" in caplog.text
+    assert "tr.client needs TASKROUTER_ACCOUNT_SID" in caplog.text
+
+
+def test_check_names_fails_fast_on_an_unknown_name(app: Flask, taskrouter: TaskRouter) -> None:
+    from taskrouter_flask import NameResolutionError
+
+    gold, flow, workspace = make_sid("WQ"), make_sid("WW"), make_sid("WS")
+    taskrouter.assignment(queue="Gold Tickets", workflow="Support Desk")(lambda a: accept())
+    asked = _serve_names(app, _NamesClient({"Gold Tickets": gold}, {"Support Desk": flow}))
+    with pytest.raises(NameResolutionError, match="needs a workspace"):
+        taskrouter.check_names(app)
+    assert taskrouter.check_names(app, workspace_sid=workspace) == {
+        "queue": {"Gold Tickets": frozenset({gold})},
+        "workflow": {"Support Desk": frozenset({flow})},
+    }
+    assert asked == [workspace, workspace]
+    taskrouter.assignment(queue="Spanish")(lambda a: accept())
+    with app.app_context(), pytest.raises(NameResolutionError) as raised:
+        taskrouter.check_names(workspace_sid=workspace)
+    assert raised.value.names == ("Spanish",)
+    assert f"workspace {workspace} has no task queue named 'Spanish'" in str(raised.value)
+
+
+# -- decorators, bare and called ----------------------------------------------------------
+
+
+def test_bare_and_called_decorators_register_the_same(app: Flask, taskrouter: TaskRouter) -> None:
+    seen: list[str] = []
+
+    @taskrouter.event
+    def bare_event(event: Event) -> None:
+        seen.append("bare")
+
+    @taskrouter.event()
+    def called_event(event: Event) -> None:
+        seen.append("called")
+
+    @taskrouter.event("task.created")
+    def patterned_event(event: Event) -> None:
+        seen.append("patterned")
+
+    @taskrouter.assignment
+    def bare_assignment(assignment: Assignment) -> Any:
+        raise RuntimeError("boom")
+
+    @taskrouter.errorhandler
+    def on_error(exc: Exception, payload: Any) -> Any:
+        seen.append(f"error:{exc}")
+        return reject()
+
+    assert callable(bare_event) and callable(bare_assignment) and callable(on_error)
+    client = TaskRouterTestClient(app)
+    assert client.post_event("task.created").status_code == 204
+    assert seen == ["bare", "called", "patterned"]
+    assert client.post_event("worker.created").status_code == 204
+    assert seen[3:] == ["bare", "called"]
+    # The bare assignment handler is the fallback; the bare error handler covers it.
+    assert client.post_assignment().json == {"instruction": "reject"}
+    assert seen[-1] == "error:boom"
+
+
+def test_called_decorators_register_the_same_as_bare(app: Flask, taskrouter: TaskRouter) -> None:
+    @taskrouter.assignment()
+    def fallback(assignment: Assignment) -> Any:
+        raise RuntimeError("boom")
+
+    @taskrouter.errorhandler()
+    def on_error(exc: Exception, payload: Any) -> Any:
+        return accept()
+
+    assert TaskRouterTestClient(app).post_assignment().json == {"instruction": "accept"}
+
+
+def test_imperative_bare_registration(app: Flask, taskrouter: TaskRouter) -> None:
+    def handle(assignment: Assignment) -> Any:
+        return accept()
+
+    assert taskrouter.assignment(handle) is handle
+    assert TaskRouterTestClient(app).post_assignment().json == {"instruction": "accept"}
+
+
+@pytest.mark.parametrize(
+    ("register", "error", "message"),
+    [
+        (lambda tr: tr.assignment(make_sid("WQ")), TypeError, r"@tr\.assignment: expected to"),
+        (lambda tr: tr.assignment()(42), TypeError, r"@tr\.assignment: expected a function"),
+        (lambda tr: tr.assignment(lambda: None), TypeError, r"@tr\.assignment: the handler"),
+        (lambda tr: tr.event(42), TypeError, r"@tr\.event: expected event types"),
+        (lambda tr: tr.event("task.created", print), TypeError, r"@tr\.event: expected event"),
+        (lambda tr: tr.event()("not a function"), TypeError, r"@tr\.event: expected a function"),
+        (lambda tr: tr.event(lambda a, b: None), TypeError, r"@tr\.event: the handler"),
+        (lambda tr: tr.event("task created"), None, None),
+        (lambda tr: tr.errorhandler("event"), ValueError, r"@tr\.errorhandler: expected 'ass"),
+        (lambda tr: tr.errorhandler(1), TypeError, r"@tr\.errorhandler: expected 'assignment"),
+        (lambda tr: tr.errorhandler()(None), TypeError, r"@tr\.errorhandler: expected a func"),
+        (lambda tr: tr.errorhandler(lambda exc: None), TypeError, "taking 2 arguments"),
+    ],
+)
+def test_decorator_misuse_fails_at_registration(
+    taskrouter: TaskRouter, register: Any, error: type[Exception] | None, message: str | None
+) -> None:
+    if error is None:  # a pattern of the wrong shape is refused once the handler is given
+        with pytest.raises(ValueError, match="event pattern"):
+            register(taskrouter)(lambda event: None)
+        return
+    with pytest.raises(error, match=message):
+        register(taskrouter)
+    assert not taskrouter.dispatcher.assignment_routes
+    assert not taskrouter.dispatcher.event_routes
+    assert not taskrouter.dispatcher.error_handlers
+
+
+def test_handlers_with_defaults_or_varargs_are_accepted(taskrouter: TaskRouter) -> None:
+    taskrouter.event(lambda *args: None)
+    taskrouter.assignment(lambda assignment, extra=None: None)
+    taskrouter.errorhandler(lambda exc, payload, *rest: None)
+    taskrouter.event(print)  # a builtin: registered whether or not its signature is readable
+    assert len(taskrouter.dispatcher.event_routes) == 2
+
+
+# -- settings are read once ---------------------------------------------------------------
+
+
+def test_urls_outside_a_request_from_the_public_base_url() -> None:
+    app, tr = make_app(TASKROUTER_PUBLIC_BASE_URL="https://desk.example.com/support/")
+    assert tr.assignment_url(app) == "https://desk.example.com/support/taskrouter/assignment"
+    assert tr.events_url(app) == "https://desk.example.com/support/taskrouter/events"
+    with app.app_context():
+        assert tr.events_url() == "https://desk.example.com/support/taskrouter/events"
+
+
+def test_urls_without_an_app_or_context_say_to_pass_the_app() -> None:
+    _, tr = make_app(TASKROUTER_PUBLIC_BASE_URL="https://desk.example.com")
+    with pytest.raises(RuntimeError, match=r"pass the application, tr\.events_url\(app\)"):
+        tr.events_url()
+
+
+def test_url_error_names_both_settings_and_says_before_init_app() -> None:
+    app, tr = make_app()
+    with pytest.raises(RuntimeError) as caught:
+        tr.assignment_url(app)
+    message = str(caught.value)
+    assert "TASKROUTER_PUBLIC_BASE_URL" in message and "SERVER_NAME" in message
+    assert "before TaskRouter(app) / init_app(app)" in message
+
+
+def test_public_base_url_set_after_init_app_is_an_error_not_ignored() -> None:
+    app, tr = make_app()
+    app.config["TASKROUTER_PUBLIC_BASE_URL"] = "https://late.example.com"
+    with pytest.raises(RuntimeError, match="TASKROUTER_PUBLIC_BASE_URL changed after init_app"):
+        tr.assignment_url(app)
+    # The signature check keeps using the URL init_app read (none): the app's own URL.
+    assert TaskRouterTestClient(app).post_assignment().status_code == 200
+
+
+def test_settings_are_read_once_at_init_app() -> None:
+    app, tr = make_app(TASKROUTER_MAX_BODY=2048)
+    app.config["TASKROUTER_MAX_BODY"] = 10
+    app.config["TASKROUTER_AUTH_TOKEN"] = "changed-later"
+    settings = app.extensions["taskrouter"].settings
+    assert settings.max_body == 2048 and settings.auth_tokens == (TOKEN,)
+    params = assignment_payload()
+    url = "http://localhost/taskrouter/assignment"
+    response = post(
+        app.test_client(), "/taskrouter/assignment", params, twilio_signature(url, params, TOKEN)
+    )
+    assert response.status_code == 200
+
+
+def test_settings_repr_hides_secrets() -> None:
+    app, _ = make_app(TASKROUTER_ACCOUNT_SID=make_sid("AC"), TASKROUTER_API_KEY_SECRET="s3cr3t")
+    text = repr(app.extensions["taskrouter"].settings)
+    assert TOKEN not in text and "s3cr3t" not in text
+
+
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"TASKROUTER_BASE_URL": "taskrouter.example.com"}, "TASKROUTER_BASE_URL"),
+        ({"TASKROUTER_ACCOUNT_SID": 42}, "TASKROUTER_ACCOUNT_SID"),
+        ({"TASKROUTER_WORKSPACE_SID": ["WS"]}, "TASKROUTER_WORKSPACE_SID"),
+    ],
+)
+def test_unusable_client_settings_fail_at_init_app(config: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        make_app(**config)

@@ -14,6 +14,7 @@ PURE = [
     "taskrouter_flask.instructions",
     "taskrouter_flask.schemas",
     "taskrouter_flask.dispatch",
+    "taskrouter_flask.names",
     "taskrouter_flask.expressions",
     "taskrouter_flask.workflow",
     "taskrouter_flask.client",
@@ -31,3 +32,37 @@ def test_public_names_are_exported() -> None:
 
     for name in taskrouter_flask.__all__:
         assert getattr(taskrouter_flask, name) is not None
+
+
+def test_version_comes_from_the_installed_distribution() -> None:
+    from importlib import metadata
+
+    import taskrouter_flask
+
+    assert taskrouter_flask.__version__ == metadata.version("taskrouter-flask")
+
+
+def test_version_falls_back_when_the_distribution_is_not_installed() -> None:
+    code = (
+        "import importlib.metadata as m\n"
+        "def missing(name):\n"
+        "    raise m.PackageNotFoundError(name)\n"
+        "m.version = missing\n"
+        "import taskrouter_flask\n"
+        "print(taskrouter_flask.__version__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == "0+unknown"
+
+
+def test_one_not_found_for_the_client_and_the_sandbox() -> None:
+    import taskrouter_flask
+    from taskrouter_flask.client import NotFound as ClientNotFound
+    from taskrouter_flask.errors import NotFound
+    from taskrouter_flask.sandbox.errors import NotFound as EngineNotFound
+
+    assert taskrouter_flask.NotFound is NotFound
+    assert issubclass(ClientNotFound, NotFound) and issubclass(EngineNotFound, NotFound)
+    assert issubclass(NotFound, taskrouter_flask.TaskRouterError)

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskrouter_flask import PayloadError
-from taskrouter_flask.models import Activity, Task, Worker
-from taskrouter_flask.schemas import load_assignment, load_event, parse_form
+from taskrouter_flask.models import Activity, FrozenDict, FrozenList, Statistics, Task, Worker
+from taskrouter_flask.schemas import load_assignment, load_event, load_resource, parse_form
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -209,3 +209,57 @@ def test_parse_form_never_fails_otherwise(body: bytes) -> None:
     except PayloadError:
         return
     assert all(isinstance(k, str) for k in form)
+
+
+# -- frozen all the way down ------------------------------------------------------------------
+
+
+def test_callback_models_and_raw_are_frozen_and_serialize_as_json() -> None:
+    payload = fixture("assignment")
+    assignment = load_assignment(payload)
+    assert isinstance(assignment.raw, FrozenDict) and assignment.raw == payload
+    assert isinstance(assignment.worker.attributes["skills"], FrozenList)
+    assert json.loads(json.dumps(assignment.raw)) == payload
+    assert json.loads(json.dumps(assignment.worker.attributes))["skills"] == ["billing", "support"]
+    with pytest.raises(TypeError):
+        assignment.worker.attributes["skills"].append("x")
+    assert hash(assignment) == hash(load_assignment(payload))
+
+
+def test_a_json_body_keeps_nested_objects_frozen_in_raw() -> None:
+    payload: dict[str, Any] = {**fixture("assignment"), "TaskAttributes": {"tags": ["a"]}}
+    assignment = load_assignment(payload)
+    assert assignment.task.attributes == {"tags": ["a"]}
+    with pytest.raises(TypeError):
+        assignment.raw["TaskAttributes"]["tags"].append("b")
+    payload["TaskAttributes"]["tags"].append("b")  # the caller's dict is not shared
+    assert assignment.raw["TaskAttributes"] == {"tags": ["a"]}
+
+
+def test_repeated_form_fields_stay_frozen_in_raw() -> None:
+    form = parse_form(b"EventType=task.created&Extra=1&Extra=2")
+    assert form["Extra"] == ["1", "2"]
+    fields = {**fixture("event_reservation_accepted"), "Extra": form["Extra"]}
+    event = load_event(fields)
+    assert isinstance(event.raw["Extra"], FrozenList) and event.raw["Extra"] == ["1", "2"]
+
+
+def test_rest_resources_are_frozen_too() -> None:
+    task = load_resource(
+        Task,
+        {
+            "sid": "WT" + "0" * 32,
+            "attributes": json.dumps({"skills": ["billing"]}),
+            "links": {"reservations": "https://example.com/r"},
+        },
+    )
+    assert task.attributes == {"skills": ["billing"]} and isinstance(task.links, FrozenDict)
+    assert isinstance(task.raw["links"], FrozenDict)
+    listed = load_resource(Task, {"sid": "WT" + "0" * 32, "attributes": None})
+    assert listed.attributes == {} and isinstance(listed.attributes, FrozenDict)
+    stats = load_resource(
+        Statistics, {"cumulative": {"a": 1}, "activity_statistics": [{"friendly_name": "Idle"}]}
+    )
+    assert isinstance(stats.cumulative, FrozenDict)
+    assert isinstance(stats.activity_statistics, FrozenList)
+    assert hash(task) == hash(load_resource(Task, dict(task.raw)))

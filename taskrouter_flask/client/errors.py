@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import NotFound as _NotFound
 from ..errors import TaskRouterError
 
 __all__ = [
@@ -67,8 +68,8 @@ class AuthenticationError(ApiError):
     """401 or 403: the credentials are wrong or lack the permission."""
 
 
-class NotFound(ApiError):
-    """404: no such resource."""
+class NotFound(ApiError, _NotFound):
+    """404: no such resource (also a :class:`taskrouter_flask.errors.NotFound`)."""
 
 
 class Conflict(ApiError):

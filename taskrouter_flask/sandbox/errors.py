@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import NotFound as _NotFound
 from ..errors import TaskRouterError
 
 __all__ = [
@@ -37,8 +38,8 @@ class EngineError(TaskRouterError):
             self.code = code
 
 
-class NotFound(EngineError):
-    """No such resource."""
+class NotFound(EngineError, _NotFound):
+    """No such resource (also a :class:`taskrouter_flask.errors.NotFound`)."""
 
     status = 404
     code = 20404

@@ -64,3 +64,29 @@ def test_an_api_key_is_preferred(api: FakeApi) -> None:
     tr.client_for(app).tasks.fetch("WT" + "2" * 32)
     expected = base64.b64encode(("SK" + "1" * 32 + ":k").encode()).decode()
     assert api.requests[0].headers["Authorization"] == f"Basic {expected}"
+
+
+def test_client_settings_are_read_at_init_app(api: FakeApi) -> None:
+    tr = TaskRouter()
+    app = make_app(api, tr)
+    app.config["TASKROUTER_BASE_URL"] = "https://elsewhere.example.com"
+    with pytest.raises(RuntimeError, match=r"TASKROUTER_BASE_URL changed after init_app\(\)"):
+        tr.client_for(app)
+    app.config["TASKROUTER_BASE_URL"] = api.url
+    client = tr.client_for(app)
+    assert client.base_url == api.url and client.workspace_sid == WORKSPACE
+
+
+def test_credentials_changed_after_init_app_are_refused_not_ignored(api: FakeApi) -> None:
+    tr = TaskRouter()
+    app = make_app(api, tr, TASKROUTER_ACCOUNT_SID="")
+    app.config["TASKROUTER_ACCOUNT_SID"] = ACCOUNT
+    with pytest.raises(RuntimeError, match="TASKROUTER_ACCOUNT_SID changed after init_app"):
+        tr.client_for(app)
+
+
+def test_missing_credentials_say_to_set_them_before_init_app(api: FakeApi) -> None:
+    tr = TaskRouter()
+    app = make_app(api, tr, TASKROUTER_AUTH_TOKEN="", TASKROUTER_VALIDATE_SIGNATURES="")
+    with pytest.raises(RuntimeError, match=r"before TaskRouter\(app\) / init_app\(app\)"):
+        tr.client_for(app)

@@ -821,3 +821,15 @@ def test_next_page_urls_are_rebased_on_a_base_url_with_a_path() -> None:
     assert transport.url_for(own) == own
     assert transport.url_for("/v1/Workers") == "http://127.0.0.1:9/prefix/v1/Workers"
     transport.close()
+
+
+def test_a_404_is_the_package_wide_not_found(api: FakeApi, client: TaskRouterClient) -> None:
+    import taskrouter_flask
+    from taskrouter_flask.sandbox.errors import NotFound as EngineNotFound
+
+    api.reply(404, twilio_error(404, 20404, "not found"))
+    with pytest.raises(taskrouter_flask.NotFound) as caught:
+        client.workers.fetch(WORKER)
+    assert isinstance(caught.value, NotFound) and isinstance(caught.value, ApiError)
+    assert caught.value.status == 404 and caught.value.code == 20404
+    assert not isinstance(caught.value, EngineNotFound)

@@ -1442,3 +1442,13 @@ def test_a_task_re_evaluated_past_every_step_leaves_the_workflow(ws: Workspace) 
     ws.engine.update_task(ws.sid, task.sid, attributes=json.dumps({"kind": "call"}))
 
     assert task.status is TaskStatus.CANCELED
+
+
+def test_not_found_is_the_package_wide_not_found(ws: Workspace) -> None:
+    import taskrouter_flask
+    from taskrouter_flask.client import NotFound as ClientNotFound
+
+    with pytest.raises(taskrouter_flask.NotFound) as caught:
+        ws.engine.task(ws.sid, "WT" + "0" * 32)
+    assert isinstance(caught.value, NotFound) and caught.value.code == 20404
+    assert not isinstance(caught.value, ClientNotFound)
