@@ -26,17 +26,18 @@ from typing import Any
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from taskrouter_flask import TaskRouter
-
 from .dashboard import DashboardState
 from .desk import EXTENSION_KEY, Desk, current_desk
+from .handlers import HANDLERS_KEY, tr
 from .web import api_error, blueprint
 
 __all__ = ["DEFAULTS", "Desk", "create_app", "current_desk"]
 
 #: The desk's own settings and their defaults (``FLASK_SUPPORT_DESK_AGENTS=8`` and so on).
 DEFAULTS: Mapping[str, Any] = {
-    # Provision the workspace when the app is created; off for an app that only serves pages.
+    # Provision the workspace when the app is created; off for an app that only serves pages,
+    # or that a `flask` command loads (FLASK_SUPPORT_DESK_PROVISION=false flask --app
+    # example_app taskrouter trigger ...).
     "SUPPORT_DESK_PROVISION": True,
     # How many agents of the roster (1 to 30).
     "SUPPORT_DESK_AGENTS": 12,
@@ -76,9 +77,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.config[ours] = os.environ[twilio]
     app.config.update(config or {})
 
-    tr = TaskRouter(app)
+    # The handlers were registered at import, on the module's extension (by queue name).
+    tr.init_app(app)
     desk = Desk(tr=tr, state=DashboardState())
     app.extensions[EXTENSION_KEY] = desk
+    app.extensions[HANDLERS_KEY] = desk.handlers
     app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, api_error)
     if app.config["SUPPORT_DESK_PROVISION"]:

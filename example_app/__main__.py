@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from .provisioning import MAX_AGENTS
 from .runner import Options, SupportDesk
+from .traffic import DEFAULT_HANDLE_TIME, DEFAULT_RATE
 
 
 def _positive(kind: type[float] | type[int]) -> Callable[[str], float]:
@@ -47,7 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to serve on (default: %(default)s)")
     add("--port", type=int, default=5000, help="port; 0 picks a free one (default: %(default)s)")
-    add("--rate", type=_positive(float), default=1.0, help="new tasks per second (default: 1)")
+    add(
+        "--rate",
+        type=_positive(float),
+        default=DEFAULT_RATE,
+        help="new tasks per second (default: %(default)g; more than the agents can take"
+        " makes the queues grow)",
+    )
     add("--agents", type=_agents, default=12, help=f"agents, 3 to {MAX_AGENTS} (default: 12)")
     add("--seed", type=int, help="make the traffic and the agents' choices repeat")
     add(
@@ -59,9 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--handle-time",
         type=_positive(float),
-        default=8.0,
+        default=DEFAULT_HANDLE_TIME,
         metavar="SECONDS",
-        help="mean time an agent works on a task (default: 8)",
+        help="mean time an agent works on a task (default: %(default)g)",
     )
     add("--daily-limit", type=_positive(int), default=25, help="tasks per agent per day (25)")
     add("--no-traffic", action="store_true", help="no simulated customers or agents")

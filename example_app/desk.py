@@ -20,7 +20,7 @@ from flask import Flask, current_app
 from taskrouter_flask.client import TaskRouterClient
 
 from .dashboard import DashboardState, Totals
-from .handlers import Handlers, Rules, register_assignment_handlers, register_events
+from .handlers import Handlers, Rules
 from .provisioning import AVAILABLE, OFFLINE, QUEUES, Provisioned, provision
 from .traffic import Behaviour, Simulator, TaskSpec, TrafficPlan, task_spec
 
@@ -97,12 +97,16 @@ class Desk:
         self.started_at = datetime.now(tz=UTC)
         self._refs = itertools.count(1)
         self._lock = threading.Lock()
-        register_events(tr, self.handlers)
 
     # -- provisioning -------------------------------------------------------------------------
 
     def provision(self, app: Flask) -> Provisioned:
-        """Provision (idempotently), register the assignment handlers, load the dashboard."""
+        """Provision (idempotently), check the handlers' queue names, load the dashboard.
+
+        The handlers were registered at import with queue names (see
+        :mod:`.handlers`); checking them now fails fast on a name the
+        workspace lacks, and fills the extension's name cache.
+        """
         config = app.config
         client = self.tr.client_for(app)
         provisioned = provision(
@@ -119,7 +123,7 @@ class Desk:
             provisioned, daily_limit=config["SUPPORT_DESK_DAILY_LIMIT"]
         )
         self.handlers.workspace_sid = provisioned.workspace_sid
-        register_assignment_handlers(self.tr, self.handlers, provisioned)
+        self.tr.check_names(app, workspace_sid=provisioned.workspace_sid)
         self.provisioned = provisioned
         self._load_state(provisioned)
         self.started_at = datetime.now(tz=UTC)

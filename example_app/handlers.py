@@ -14,9 +14,13 @@ Event handlers keep the dashboard's state, pass events on to listeners (the
 simulated agents), and write an audit log: one line per task, reservation and
 activity change, on the ``example_app.audit`` logger.
 
-Handlers are plain methods of :class:`Handlers`, registered imperatively once
-provisioning has told the queue SIDs, and unit-testable with
-:func:`taskrouter_flask.testing.make_assignment` / ``make_event``.
+The business logic is in plain methods of :class:`Handlers` (one object per
+application, unit-testable with :func:`taskrouter_flask.testing.make_assignment`
+/ ``make_event``). They are registered here, at import, on the module's
+:data:`tr`, with queues given by friendly name: no SID is known yet (the
+workspace is provisioned when the application is created), and the extension
+looks the names up when the first callback needs them. Each registered
+function hands the callback to the current application's :class:`Handlers`.
 """
 
 from __future__ import annotations
@@ -25,17 +29,15 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from taskrouter_flask import Assignment, Event, Instruction, accept, dequeue, reject
+from flask import current_app
+
+from taskrouter_flask import Assignment, Event, Instruction, TaskRouter, accept, dequeue, reject
 
 from .dashboard import DashboardState, task_label
 from .provisioning import GOLD, OFFLINE, SPANISH, Provisioned
 
-if TYPE_CHECKING:
-    from taskrouter_flask.extension import TaskRouter
-
-__all__ = ["DESK_NUMBER", "Handlers", "Rules", "register_assignment_handlers", "register_events"]
+__all__ = ["DESK_NUMBER", "HANDLERS_KEY", "Handlers", "Rules", "current_handlers", "tr"]
 
 log = logging.getLogger(__name__)
 audit_log = logging.getLogger("example_app.audit")
@@ -44,6 +46,12 @@ audit_log = logging.getLogger("example_app.audit")
 DESK_NUMBER = "+15005550006"
 
 _AUDITED = ("task.*", "reservation.*", "worker.activity.update")
+
+#: Where an application keeps its :class:`Handlers` (``app.extensions[HANDLERS_KEY]``).
+HANDLERS_KEY = "support_desk.handlers"
+
+#: The desk's TaskRouter extension; :func:`example_app.create_app` calls ``tr.init_app(app)``.
+tr = TaskRouter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,16 +160,42 @@ class Handlers:
         audit_log.info(json.dumps({k: v for k, v in record.items() if v is not None}))
 
 
-def register_events(tr: TaskRouter, handlers: Handlers) -> None:
-    """Register the event handlers (before provisioning, so no event is missed)."""
-    tr.event("*")(handlers.update_dashboard)
-    tr.event(*_AUDITED)(handlers.audit)
+def current_handlers() -> Handlers:
+    """The handlers of the application answering the current callback."""
+    handlers = current_app.extensions.get(HANDLERS_KEY)
+    if not isinstance(handlers, Handlers):
+        raise RuntimeError("this application has no support desk: build it with create_app()")
+    return handlers
 
 
-def register_assignment_handlers(
-    tr: TaskRouter, handlers: Handlers, provisioned: Provisioned
-) -> None:
-    """Register the assignment handlers, one per queue, then the fallback."""
-    tr.assignment(queue=provisioned.queues[GOLD], when="type == 'ticket'")(handlers.gold_ticket)
-    tr.assignment(queue=provisioned.queues[SPANISH])(handlers.spanish)
-    tr.assignment()(handlers.everyone)
+# -- registration, at import: queues by friendly name -------------------------------------------
+
+
+@tr.assignment(queue=GOLD, when="type == 'ticket'")
+def gold_ticket(assignment: Assignment) -> Instruction | None:
+    """A ticket routed to the *Gold Tickets* queue."""
+    return current_handlers().gold_ticket(assignment)
+
+
+@tr.assignment(queue=SPANISH)
+def spanish(assignment: Assignment) -> Instruction | None:
+    """Anything routed to the *Spanish* queue."""
+    return current_handlers().spanish(assignment)
+
+
+@tr.assignment()
+def everyone(assignment: Assignment) -> Instruction | None:
+    """The fallback: any other reservation."""
+    return current_handlers().everyone(assignment)
+
+
+@tr.event("*")
+def update_dashboard(event: Event) -> None:
+    """Every event: the dashboard, then the listeners."""
+    current_handlers().update_dashboard(event)
+
+
+@tr.event(*_AUDITED)
+def audit(event: Event) -> None:
+    """Tasks, reservations and activity changes: the audit log."""
+    current_handlers().audit(event)

@@ -27,6 +27,7 @@ from taskrouter_flask.sandbox.server import Sandbox
 
 from . import create_app
 from .desk import EXTENSION_KEY, Desk, Summary
+from .traffic import DEFAULT_HANDLE_TIME, DEFAULT_RATE
 
 __all__ = ["Options", "SupportDesk"]
 
@@ -39,10 +40,10 @@ class Options:
 
     host: str = "127.0.0.1"
     port: int = 5000
-    rate: float = 1.0
+    rate: float = DEFAULT_RATE
     agents: int = 12
     seed: int | None = None
-    handle_time: float = 8.0
+    handle_time: float = DEFAULT_HANDLE_TIME
     traffic: bool = True
     paused: bool = False
     public_url: str | None = None

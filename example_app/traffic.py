@@ -42,8 +42,13 @@ from .provisioning import AVAILABLE, OFFLINE, WRAP_UP, Provisioned
 __all__ = [
     "CHANNELS",
     "CUSTOMER_VALUES",
+    "DEFAULT_HANDLE_TIME",
+    "DEFAULT_RATE",
     "KINDS",
+    "KIND_WEIGHTS",
     "LANGUAGES",
+    "LANGUAGE_WEIGHTS",
+    "VALUE_WEIGHTS",
     "Behaviour",
     "Handling",
     "Simulator",
@@ -57,6 +62,16 @@ log = logging.getLogger(__name__)
 KINDS = ("ticket", "call", "chat")
 CUSTOMER_VALUES = ("Gold", "Silver", "Bronze")
 LANGUAGES = ("en", "es", "fr")
+#: The mix of arrivals: weights of :data:`KINDS`, :data:`CUSTOMER_VALUES`, :data:`LANGUAGES`.
+KIND_WEIGHTS = (45, 35, 20)
+VALUE_WEIGHTS = (20, 40, 40)
+LANGUAGE_WEIGHTS = (75, 20, 5)
+#: ``python -m example_app``'s traffic: arrivals per second and an agent's mean handle time.
+#: With the default roster the agents are busy about 60% of the time at most, counted as if
+#: each held one task at a time (a multitasking workspace, one task per channel, has more
+#: room still), so the queues stay short. Four times the rate (``--rate 2``) overloads it.
+DEFAULT_RATE = 0.5
+DEFAULT_HANDLE_TIME = 8.0
 #: The task channel of each kind of task.
 CHANNELS = {"ticket": "default", "call": "voice", "chat": "chat"}
 _BASE_PRIORITY = {"call": 10, "chat": 5, "ticket": 0}
@@ -138,9 +153,9 @@ class TrafficPlan:
         rng = self._random
         delay = rng.expovariate(self.rate)
         number = next(self._count)
-        kind = rng.choices(KINDS, weights=(45, 35, 20))[0]
-        value = rng.choices(CUSTOMER_VALUES, weights=(20, 40, 40))[0]
-        language = rng.choices(LANGUAGES, weights=(75, 20, 5))[0]
+        kind = rng.choices(KINDS, weights=KIND_WEIGHTS)[0]
+        value = rng.choices(CUSTOMER_VALUES, weights=VALUE_WEIGHTS)[0]
+        language = rng.choices(LANGUAGES, weights=LANGUAGE_WEIGHTS)[0]
         spec = task_spec(
             ref=f"{number:04d}",
             kind=kind,
@@ -171,29 +186,50 @@ class Behaviour:
     :param handle_time: the mean seconds an agent works on a task.
     """
 
+    #: A ringing chat goes unanswered (and times out) this often.
+    MISS_CHANCE = 0.2
+    #: Seconds a chat rings before the agent answers: uniform between these.
+    RING = (0.3, 2.0)
+    #: Talk, wrap-up and time away (a break, or after a miss or a rejection), as multiples
+    #: of ``handle_time``: uniform between these.
+    TALK = (0.5, 1.5)
+    WRAP = (0.1, 0.3)
+    PAUSE = (2.0, 4.0)
+    #: An agent takes a break after a task this often.
+    BREAK_CHANCE = 0.05
+
     def __init__(self, *, seed: int | None, handle_time: float) -> None:
         if handle_time <= 0:
             raise ValueError(f"handle_time: expected seconds > 0, got {handle_time}")
         self.seed = seed if seed is not None else random.SystemRandom().getrandbits(32)
         self.handle_time = handle_time
 
-    def handling(self, ref: str, agent: str) -> Handling:
-        """How ``agent`` handles the task ``ref``."""
-        rng = random.Random(f"{self.seed}:{ref}:{agent}")
+    def handling(self, ref: str, agent: str, offer: int = 1) -> Handling:
+        """How ``agent`` handles the task ``ref`` the ``offer``-th time it is offered to them.
+
+        Each offer decides afresh (a chat missed once is not missed every time it comes
+        back to the same agent, which would keep it bouncing between them).
+        """
+        key = f"{self.seed}:{ref}:{agent}" + (f":{offer}" if offer > 1 else "")
+        rng = random.Random(key)
         mean = self.handle_time
         return Handling(
-            answers=rng.random() >= 0.2,
-            ring=rng.uniform(0.3, 2.0),
-            talk=mean * rng.uniform(0.5, 1.5),
-            wrap=mean * rng.uniform(0.1, 0.3),
-            takes_break=rng.random() < 0.05,
-            pause=mean * rng.uniform(2.0, 4.0),
+            answers=rng.random() >= self.MISS_CHANCE,
+            ring=rng.uniform(*self.RING),
+            talk=mean * rng.uniform(*self.TALK),
+            wrap=mean * rng.uniform(*self.WRAP),
+            takes_break=rng.random() < self.BREAK_CHANCE,
+            pause=mean * rng.uniform(*self.PAUSE),
         )
 
     def comeback(self, agent: str, count: int) -> float:
         """Seconds until ``agent``, sent Offline for the ``count``-th time, is back."""
         rng = random.Random(f"{self.seed}:away:{agent}:{count}")
-        return self.handle_time * rng.uniform(2.0, 4.0)
+        return self.handle_time * rng.uniform(*self.PAUSE)
+
+
+#: Per agent, the tasks whose offers are counted at most (the oldest are forgotten).
+_OFFERS_KEPT = 200
 
 
 @dataclass(slots=True)
@@ -204,23 +240,35 @@ class _Agent:
     held: bool = False
     away: int = 0
     handling: set[str] = field(default_factory=set)
+    #: Task SID to how many times it was offered to this agent (the latest first to go).
+    offers: dict[str, int] = field(default_factory=dict)
 
 
 class _Scheduler:
-    """A heap of (due, seq, action) run in order by one thread, on the monotonic clock."""
+    """A heap of (due, seq, action) run in order, on the monotonic clock by default.
 
-    def __init__(self, name: str) -> None:
+    With a thread (the default) actions run on it as they fall due; without one
+    (``threaded=False``, for a virtual clock) :meth:`run_due` runs them.
+    """
+
+    def __init__(
+        self, name: str, *, clock: Callable[[], float] = time.monotonic, threaded: bool = True
+    ) -> None:
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._wake = threading.Condition()
         self._stopped = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.clock = clock
+        self._thread = (
+            threading.Thread(target=self._run, name=name, daemon=True) if threaded else None
+        )
 
     def start(self) -> None:
-        self._thread.start()
+        if self._thread is not None:
+            self._thread.start()
 
     def call_later(self, delay: float, action: Callable[[], None]) -> None:
-        self.call_at(time.monotonic() + delay, action)
+        self.call_at(self.clock() + delay, action)
 
     def call_at(self, due: float, action: Callable[[], None]) -> None:
         with self._wake:
@@ -231,24 +279,45 @@ class _Scheduler:
         with self._wake:
             self._stopped = True
             self._wake.notify()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
+        thread = self._thread
+        if thread is not None and thread.is_alive() and threading.current_thread() is not thread:
+            thread.join(timeout)
+
+    def next_due(self) -> float | None:
+        """When the earliest action is due (``None``: nothing scheduled, or stopped)."""
+        with self._wake:
+            return self._heap[0][0] if self._heap and not self._stopped else None
+
+    def run_due(self) -> int:
+        """Run every action due by now, in order (those they schedule too); return how many."""
+        count = 0
+        while True:
+            with self._wake:
+                if self._stopped or not self._heap or self._heap[0][0] > self.clock():
+                    return count
+                _, _, action = heapq.heappop(self._heap)
+            self._perform(action)
+            count += 1
 
     def _run(self) -> None:
         while True:
             with self._wake:
                 while not self._stopped:
-                    delay = self._heap[0][0] - time.monotonic() if self._heap else None
+                    delay = self._heap[0][0] - self.clock() if self._heap else None
                     if delay is not None and delay <= 0:
                         break
                     self._wake.wait(delay)
                 if self._stopped:
                     return
                 _, _, action = heapq.heappop(self._heap)
-            try:
-                action()
-            except Exception:  # one failed action must not stop the simulation
-                log.exception("simulated traffic: an action failed")
+            self._perform(action)
+
+    @staticmethod
+    def _perform(action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Exception:  # one failed action must not stop the simulation
+            log.exception("simulated traffic: an action failed")
 
 
 class Simulator:
@@ -257,6 +326,8 @@ class Simulator:
     :param client: a client bound to the desk's workspace.
     :param provisioned: the desk's SIDs and roster.
     :param paused: start with arrivals paused (agents still work).
+    :param clock: seconds on a virtual clock (e.g. a test's): then no thread runs the
+        simulation, and whoever moves the clock calls :meth:`run_due`.
     """
 
     def __init__(
@@ -267,6 +338,7 @@ class Simulator:
         plan: TrafficPlan,
         behaviour: Behaviour,
         paused: bool = False,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.client = client
         self.provisioned = provisioned
@@ -275,7 +347,11 @@ class Simulator:
         self._paused = threading.Event()
         if paused:
             self._paused.set()
-        self._scheduler = _Scheduler("simulated-traffic")
+        self._scheduler = (
+            _Scheduler("simulated-traffic")
+            if clock is None
+            else _Scheduler("simulated-traffic", clock=clock, threaded=False)
+        )
         self._agents = {
             provisioned.workers[profile.name]: _Agent(
                 provisioned.workers[profile.name], profile.name, profile.attributes()
@@ -323,13 +399,21 @@ class Simulator:
         for agent in self._agents.values():
             self._scheduler.call_later(0, functools.partial(self._set_activity, agent, AVAILABLE))
         delay, spec = self.plan.next()
-        self._next_arrival = time.monotonic() + delay
+        self._next_arrival = self._scheduler.clock() + delay
         self._scheduler.call_at(self._next_arrival, lambda: self._arrive(spec))
 
     def stop(self) -> None:
         """Stop arrivals and agents (what is in flight in TaskRouter stays as it is)."""
         self._running = False
         self._scheduler.stop()
+
+    def next_due(self) -> float | None:
+        """On a virtual clock: when the next action is due (``None``: none)."""
+        return self._scheduler.next_due()
+
+    def run_due(self) -> int:
+        """On a virtual clock: act on everything due by now; return how many actions ran."""
+        return self._scheduler.run_due()
 
     def hold(self, worker_sid: str, held: bool) -> None:
         """A supervisor set this agent's activity: the simulation stops changing it while held."""
@@ -346,7 +430,7 @@ class Simulator:
 
     def _arrive(self, spec: TaskSpec) -> None:
         if self._paused.is_set():
-            self._next_arrival = time.monotonic() + 0.2
+            self._next_arrival = self._scheduler.clock() + 0.2
             self._scheduler.call_at(self._next_arrival, lambda: self._arrive(spec))
             return
         if self._call(
@@ -361,7 +445,7 @@ class Simulator:
         delay, following = self.plan.next()
         # Arrivals keep to their own timeline (a slow REST call does not lower the rate),
         # catching up at most one second of backlog.
-        self._next_arrival = max(self._next_arrival + delay, time.monotonic() - 1.0)
+        self._next_arrival = max(self._next_arrival + delay, self._scheduler.clock() - 1.0)
         self._scheduler.call_at(self._next_arrival, lambda: self._arrive(following))
 
     # -- agents ------------------------------------------------------------------------------
@@ -374,7 +458,11 @@ class Simulator:
             return
         task, reservation = event.task, event.reservation_sid
         ref = str(task.attributes.get("ref") or task.sid)
-        handling = self.behaviour.handling(ref, agent.name)
+        if event.type == "reservation.created":
+            agent.offers[task.sid] = agent.offers.pop(task.sid, 0) + 1
+            while len(agent.offers) > _OFFERS_KEPT:
+                del agent.offers[next(iter(agent.offers))]
+        handling = self.behaviour.handling(ref, agent.name, agent.offers.get(task.sid, 1))
         if event.type == "reservation.created" and task.attributes.get("type") == "chat":
             if handling.answers:
                 self._scheduler.call_later(
@@ -410,6 +498,7 @@ class Simulator:
         # The agent's tally and next activity first, while the task still holds them, so
         # TaskRouter cannot offer them a task between the two updates.
         agent.handling.discard(task_sid)
+        agent.offers.pop(task_sid, None)
         handled = agent.attributes.get("handled_today", 0)
         agent.attributes["handled_today"] = (handled if isinstance(handled, int) else 0) + 1
         activity = None

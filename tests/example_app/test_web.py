@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from example_app import create_app
 from example_app.runner import SupportDesk
+from example_app.traffic import DEFAULT_RATE
 from example_app.web import MAX_CONTROL_BODY
 
 from .conftest import wait_for
@@ -173,7 +174,7 @@ def test_the_event_stream_sends_a_snapshot_over_http(live_desk: SupportDesk) -> 
     data = json.loads(message["data"])
     assert [q["name"] for q in data["queues"]] == ["Gold Tickets", "Spanish", "Everyone"]
     assert len(data["workers"]) == 6
-    assert data["traffic"] == {"paused": True, "rate": 1.0}
+    assert data["traffic"] == {"paused": True, "rate": DEFAULT_RATE}
     assert data["daily_limit"] == 1000
     assert message["id"] == str(data["version"])
 
@@ -234,7 +235,7 @@ def test_traffic_is_paused_and_resumed(live_desk: SupportDesk) -> None:
     url = live_desk.local_url + "/api/traffic"
     assert requests.post(url, json={"paused": False}, timeout=10).json() == {
         "paused": False,
-        "rate": 1.0,
+        "rate": DEFAULT_RATE,
     }
     assert requests.post(url, json={"paused": True}, timeout=10).json()["paused"] is True
     assert live_desk.desk.simulator is not None and live_desk.desk.simulator.paused
