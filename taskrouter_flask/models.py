@@ -336,14 +336,20 @@ def _frozen_item(item: Any, pending: list[FrozenDict[Any, Any] | FrozenList[Any]
 def _freeze_contents(container: FrozenDict[Any, Any] | FrozenList[Any]) -> None:
     """Freeze, in place and without recursion, what a new frozen container holds."""
     pending: list[FrozenDict[Any, Any] | FrozenList[Any]] = [container]
+    atoms = _ATOMS
     while pending:
         current = pending.pop()
         if isinstance(current, FrozenDict):
+            values = dict.values(current)
+            if all(type(item) in atoms for item in values):  # flat: the common case
+                continue
             for key, item in dict.items(current):
                 frozen = _frozen_item(item, pending)
                 if frozen is not item:
                     dict.__setitem__(current, key, frozen)
         else:
+            if all(type(item) in atoms for item in current):
+                continue
             for index, item in enumerate(current):
                 frozen = _frozen_item(item, pending)
                 if frozen is not item:
