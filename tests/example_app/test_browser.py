@@ -60,6 +60,9 @@ def page(desk: SupportDesk) -> Iterator[Any]:
             context = browser.new_context(viewport={"width": 1440, "height": 1000})
             page = context.new_page()
             page.set_default_timeout(15_000)
+            # Assertions wait as long as actions: a loaded CI machine may take more than
+            # Playwright's 5 s default to carry a task through wrap-up to completed.
+            sync_api.expect.set_options(timeout=15_000)
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.on(
