@@ -432,15 +432,15 @@ class TaskRouter:
         :raises TypeError: if a pattern is not a string, or something other
             than a function taking one argument is decorated.
         """
-        if len(patterns) == 1 and callable(patterns[0]) and not isinstance(patterns[0], str):
-            return self.event()(patterns[0])
-        for pattern in patterns:
-            if not isinstance(pattern, str):
-                raise TypeError(
-                    "@tr.event: expected event types such as 'task.created' or wildcards such"
-                    f" as 'reservation.*', got {_describe(pattern)}; decorate the handler with"
-                    " @tr.event or @tr.event('task.created', ...)"
-                )
+        bare = _bare_handler(patterns)
+        if bare is not None:
+            return self.event()(bare)
+        _require_strings(
+            "@tr.event",
+            patterns,
+            "event types such as 'task.created' or wildcards such as 'reservation.*'",
+            "@tr.event or @tr.event('task.created', ...)",
+        )
         checked: tuple[str, ...] = patterns
 
         def register(handler: _F) -> _F:
@@ -469,15 +469,16 @@ class TaskRouter:
         :raises TypeError: if an endpoint is not a string, or something other
             than a function taking two arguments is decorated.
         """
-        if len(endpoints) == 1 and callable(endpoints[0]) and not isinstance(endpoints[0], str):
-            return self.errorhandler()(endpoints[0])
+        bare = _bare_handler(endpoints)
+        if bare is not None:
+            return self.errorhandler()(bare)
+        _require_strings(
+            "@tr.errorhandler",
+            endpoints,
+            "'assignment' or 'events'",
+            "@tr.errorhandler or @tr.errorhandler('assignment')",
+        )
         for endpoint in endpoints:
-            if not isinstance(endpoint, str):
-                raise TypeError(
-                    f"@tr.errorhandler: expected 'assignment' or 'events', got"
-                    f" {_describe(endpoint)}; decorate the handler with @tr.errorhandler or"
-                    " @tr.errorhandler('assignment')"
-                )
             if endpoint not in ENDPOINTS:
                 raise ValueError(
                     f"@tr.errorhandler: expected 'assignment' or 'events' (or nothing, for"
@@ -605,6 +606,22 @@ class TaskRouter:
             )
         with app.app_context():
             return url_for(f"taskrouter.{name}", _external=True)
+
+
+def _bare_handler(arguments: tuple[Any, ...]) -> Any:
+    """The function a decorator was applied to bare (``@tr.event``), or None if it was called."""
+    if len(arguments) == 1 and callable(arguments[0]) and not isinstance(arguments[0], str):
+        return arguments[0]
+    return None
+
+
+def _require_strings(decorator: str, values: Iterable[object], expected: str, usage: str) -> None:
+    for value in values:
+        if not isinstance(value, str):
+            raise TypeError(
+                f"{decorator}: expected {expected}, got {_describe(value)}; decorate the handler"
+                f" with {usage}"
+            )
 
 
 def _describe(value: object) -> str:

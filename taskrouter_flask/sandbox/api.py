@@ -99,6 +99,7 @@ _BOOL_OR_TEXT = {"Beep", "ConferenceRecord"}
 #: and ``no`` as false and refuse the rest rather than guess.
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
+_SPELLED_BOOL = _TRUE | _FALSE
 _LENIENT_BOOL = {"Available", "IgnoreCapacity"}
 #: Whole-number parameters and their ranges are :data:`bounds.PARAMETER_RANGES`. These are
 #: parameters of an instruction: out of range, they are refused with the instruction's code
@@ -138,8 +139,8 @@ def _convert(name: str, values: Sequence[str]) -> Any:
     if name in _LENIENT_BOOL:
         return value.strip().lower() in _TRUE
     spelled = value.strip().lower()
-    if name in _BOOL or (name in _BOOL_OR_TEXT and spelled in _TRUE | _FALSE):
-        if spelled not in _TRUE | _FALSE:
+    if name in _BOOL or (name in _BOOL_OR_TEXT and spelled in _SPELLED_BOOL):
+        if spelled not in _SPELLED_BOOL:
             raise InvalidArgument(f"{name}: expected true or false (or 1/0, yes/no), got {value!r}")
         return spelled in _TRUE
     whole = bounds.PARAMETER_RANGES.get(name)
@@ -606,20 +607,18 @@ def _order(
     each attribute sorts within the ones before it."""
     if not ordering:
         return
-    parts = str(ordering).split(",")
-    names = []
-    for part in parts:
+    sorts = []
+    for part in str(ordering).split(","):
         name, _, direction = part.strip().partition(":")
         if name not in keys or direction.lower() not in ("asc", "desc"):
             raise InvalidArgument(
                 f"Ordering: expected {' or '.join(keys)}, then :asc or :desc, got {part!r}"
             )
-        names.append(name)
-    if apart is not None and set(apart) <= set(names):
+        sorts.append((name, direction.lower() == "desc"))
+    if apart is not None and set(apart) <= {name for name, _ in sorts}:
         raise InvalidArgument(f"Ordering: {apart[0]} and {apart[1]} cannot be combined")
-    for part in reversed(parts):  # stable sorts, last key first
-        name, _, direction = part.strip().partition(":")
-        items.sort(key=keys[name], reverse=direction.lower() == "desc")
+    for name, descending in reversed(sorts):  # stable sorts, last key first
+        items.sort(key=keys[name], reverse=descending)
 
 
 def _reservations(call: _Call, records: list[Any], via_worker: bool) -> Response:

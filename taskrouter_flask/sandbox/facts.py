@@ -40,12 +40,11 @@ class Facts(Part):
         queue_sid = queue_sid or task.task_queue_sid
         queue = store.task_queues.get(queue_sid or "")
         status = task.status
-        start = task.virtual_start_time or task.date_created
         # Positional, in TaskFacts' field order: one is built for nearly every event.
         return TaskFacts(
             task.sid,
             task.attributes,
-            max(0, int((self.engine.clock.now() - start).total_seconds())),
+            self.engine.task_wait(task),
             task.priority,
             str(status),
             task.task_channel_sid,

@@ -865,18 +865,17 @@ class Resources(Part):
         """Check a task's ``RoutingTarget``; return the workflow and queue it routes through."""
         if routing_target is None:
             return workflow_sid, task_queue_sid
-        kinds = {"WW": "workflow", "WQ": "task queue", "WK": "worker"}
-        kind = kinds.get(routing_target[:2])
-        if kind is None:
+        targets = {
+            "WW": ("workflow", self.engine.workflow),
+            "WQ": ("task queue", self.engine.task_queue),
+            "WK": ("worker", self.engine.worker),
+        }
+        if routing_target[:2] not in targets:
             raise InvalidArgument(
                 "RoutingTarget: expected the SID of a worker (WK...), a task queue (WQ...) or"
                 f" a workflow (WW...), got {routing_target!r}"
             )
-        lookup = {
-            "WW": self.engine.workflow,
-            "WQ": self.engine.task_queue,
-            "WK": self.engine.worker,
-        }[routing_target[:2]]
+        kind, lookup = targets[routing_target[:2]]
         lookup(workspace_sid, routing_target)
         named = {"WW": workflow_sid, "WQ": task_queue_sid}.get(routing_target[:2])
         if named is not None and named != routing_target:
@@ -935,18 +934,11 @@ class Resources(Part):
             self.lifecycle.check_task_status(task, assignment_status)
         # Everything checked: now the changes.
         if virtual_start_time is not None:
-            # Its place in the queue follows the virtual start time.
-            waiting = task.waiting_key is not None
-            self.routing.leave_queue(task)
-            task.virtual_start_time = virtual_start_time
-            if waiting:
-                self.routing.wait(task)
+            with self.routing.requeued(task):  # its place follows the virtual start time
+                task.virtual_start_time = virtual_start_time
         if channel is not None and channel.sid != task.task_channel_sid:
-            waiting = task.waiting_key is not None
-            self.routing.leave_queue(task)  # the queue counts its waiting tasks by channel
-            task.task_channel_sid = channel.sid
-            if waiting:
-                self.routing.wait(task)
+            with self.routing.requeued(task):  # the queue counts its waiting tasks by channel
+                task.task_channel_sid = channel.sid
         reroute = priority is not None or new_attributes is not None
         if reroute:
             # Out of the queue under the old key before the key (the priority) changes.

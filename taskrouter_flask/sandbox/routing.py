@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -225,8 +226,8 @@ class Routing(Part):
         Twilio measures a step's timeout against the task's age, the timeouts of a filter's
         steps adding up: in steps of 10 s each, the second ends when the task is 20 s old,
         however long it spent in the first. A task that enters a filter late (re-evaluated
-        after an attributes change, or with an old ``VirtualStartTime``) starts at the step
-        its age falls in.
+        after an attributes change, say) starts at the step its age falls in; the age counts
+        from creation, ``VirtualStartTime`` only orders the queue.
         """
         targets = self.targets(task)
         elapsed = self.elapsed(task)
@@ -292,8 +293,7 @@ class Routing(Part):
         queue-ordering page says LIFO "does not consider the Task priority", so a LIFO
         queue's key leaves it out.
         """
-        start = task.virtual_start_time or task.date_created
-        order = _micros(start) * _SEQ_SPACE + task.seq
+        order = _start_order(task)
         if queue.task_order == "LIFO":
             return (0, -order, task.sid)
         return (-task.priority, order, task.sid)
@@ -310,6 +310,16 @@ class Routing(Part):
         if index < len(queue.waiting) and queue.waiting[index] == key:
             del queue.waiting[index]
             self.count_waiting(task, -1)
+
+    @contextmanager
+    def requeued(self, task: TaskRecord) -> Iterator[None]:
+        """Take a waiting task out of its queue while what its place depends on changes
+        (its virtual start time, its channel), and put it back after."""
+        waiting = task.waiting_key is not None
+        self.leave_queue(task)
+        yield
+        if waiting:
+            self.wait(task)
 
     def wait(self, task: TaskRecord) -> None:
         """Put the task in its queue's waiting order, unless it is there already."""
@@ -481,13 +491,13 @@ class Routing(Part):
         while worker.sid in self.store.workers and self.has_capacity(worker):
             if self.offer_direct(worker):
                 continue
-            # In a multitasking workspace, the channels with room, found once: a queue's
-            # waiting tasks on a full channel are passed over with a set lookup.
+            # In a multitasking workspace, the channels with room (the ready_on index): a
+            # queue's waiting tasks on a full channel are passed over with a set lookup.
             free = (
                 {
                     channel
                     for channel in worker.channels
-                    if self.channel_free(worker, channel, ignore_capacity=False)
+                    if worker.sid in self.store.ready_on.get(channel, ())
                 }
                 if workspace.multi_task_enabled
                 else None
@@ -583,11 +593,17 @@ def _is_direct(task: TaskRecord) -> bool:
     )
 
 
+def _start_order(task: TaskRecord) -> int:
+    """The task's place by virtual start time (its creation time by default), then creation."""
+    start = task.virtual_start_time or task.date_created
+    return _micros(start) * _SEQ_SPACE + task.seq
+
+
 def _direct_key(task: TaskRecord | None) -> tuple[int, int]:
+    """Tasks routed straight to a worker: higher priority first, then the oldest."""
     if task is None:
         return (0, 0)
-    start = task.virtual_start_time or task.date_created
-    return (-task.priority, _micros(start) * _SEQ_SPACE + task.seq)
+    return (-task.priority, _start_order(task))
 
 
 def _deadline(targets: list[Target], index: int) -> float | None:
