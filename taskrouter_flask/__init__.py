@@ -33,6 +33,7 @@ from .instructions import (
     reject,
 )
 from .models import Activity, Assignment, Event, Task, Worker, WorkerChannel
+from .signals import callback_handled
 from .signature import compute_signature, validate_signature
 from .workflow import Filter, Target, WorkflowConfiguration, WorkflowConfigurationError
 
@@ -98,6 +99,7 @@ __all__ = [
     "__version__",
     "accept",
     "call",
+    "callback_handled",
     "compile_expression",
     "compute_signature",
     "conference",

@@ -29,10 +29,12 @@ The rules:
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
@@ -87,6 +89,10 @@ _KINDS: dict[NameKind, tuple[str, str, str]] = {
 }
 _EVENT_PATTERN = re.compile(r"^[A-Za-z0-9_.*-]+$")
 
+#: A handler slower than this is logged at WARNING: Twilio waits 5 s for an
+#: assignment answer, so a handler near it is about to cost a fallback.
+SLOW_HANDLER_SECONDS = 3.0
+
 HANDLER_ERROR_MESSAGE = "a handler raised an error; the application log has the details"
 
 
@@ -96,6 +102,10 @@ class Reply:
 
     status: int
     body: Mapping[str, Any] | None = None
+
+    def content(self) -> bytes:
+        """The body as sent: compact JSON, or nothing."""
+        return b"" if self.body is None else json.dumps(self.body, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +279,9 @@ class EventRoute:
     handler: EventHandler
     patterns: tuple[str, ...]
     _regex: re.Pattern[str]
+    #: The handler's name across processes and restarts (``module.qualname``, with
+    #: ``#2``... for a repeat), by which its completion of an event is remembered.
+    key: str = ""
 
     def matches(self, event_type: str) -> bool:
         """Tell whether ``event_type`` matches one of this route's patterns."""
@@ -343,7 +356,15 @@ class Dispatcher:
                     _name(handler),
                 )
         regex = re.compile("|".join(re.escape(p).replace(r"\*", ".*") for p in patterns), re.DOTALL)
-        self.event_routes.append(EventRoute(handler=handler, patterns=patterns, _regex=regex))
+        key = f"{getattr(handler, '__module__', None) or '?'}.{_name(handler)}"
+        taken = {route.key for route in self.event_routes}
+        unique, number = key, 1
+        while unique in taken:
+            number += 1
+            unique = f"{key}#{number}"
+        self.event_routes.append(
+            EventRoute(handler=handler, patterns=patterns, _regex=regex, key=unique)
+        )
         return handler
 
     def set_error_handler(self, endpoint: Endpoint, handler: ErrorHandler) -> None:
@@ -377,17 +398,24 @@ class Dispatcher:
         *,
         unmatched: UnmatchedPolicy = "pending",
         names: NameResolver | None = None,
+        slow: float = SLOW_HANDLER_SECONDS,
     ) -> Reply:
         """Run the handler for ``assignment`` and return the answer to send.
 
         :param names: resolves the friendly names in ``queue=`` and ``workflow=``
             matchers; needed only if a handler was registered with one.
+        :param slow: seconds after which the handler's run is logged at WARNING.
         """
         try:
             route = self.route_for(assignment, names=names)
             if route is None:
                 return self._unmatched(assignment, unmatched)
-            return _instruction_reply(route.handler(assignment))
+            started = time.perf_counter()
+            try:
+                result = route.handler(assignment)
+            finally:
+                _warn_if_slow(route.handler, started, slow, assignment.reservation_sid)
+            return _instruction_reply(result)
         except NameResolutionError as exc:
             log.error(
                 "cannot choose the handler for reservation %s: %s",
@@ -439,14 +467,34 @@ class Dispatcher:
             )
         return resolved
 
-    def dispatch_event(self, event: Event) -> Reply:
-        """Run every handler whose pattern matches ``event`` and return the answer to send."""
-        failed: Exception | None = None
-        ran = 0
-        for route in self.event_routes:
-            if not route.matches(event.type):
+    def dispatch_event(
+        self,
+        event: Event,
+        *,
+        done: Container[str] = frozenset(),
+        record: Callable[[str], None] | None = None,
+        slow: float = SLOW_HANDLER_SECONDS,
+    ) -> Reply:
+        """Run every handler whose pattern matches ``event`` and return the answer to send.
+
+        :param done: keys of handlers that completed this event in an earlier
+            delivery; they are not run again.
+        :param record: called with a handler's key when it completes (also when
+            an error handler recovered from it), if more than one handler matches:
+            with one, the answer alone says whether it completed.
+        :param slow: seconds after which a handler's run is logged at WARNING.
+        """
+        routes = [route for route in self.event_routes if route.matches(event.type)]
+        if not routes:
+            log.debug("no handler for event %s", event.type)
+        if len(routes) < 2:
+            record = None
+        failed = False
+        for route in routes:
+            if route.key in done:
+                log.info("event %s: %s completed it before; not run again", event.sid, route.key)
                 continue
-            ran += 1
+            started = time.perf_counter()
             try:
                 route.handler(event)
             except Exception as exc:
@@ -456,12 +504,14 @@ class Dispatcher:
                     event.type,
                     event.sid or event.resource_sid,
                 )
-                recovered = self._recover("events", exc, event)
-                if failed is None and recovered.status >= 500:
-                    failed = exc
-        if ran == 0:
-            log.debug("no handler for event %s", event.type)
-        if failed is not None:
+                if self._recover("events", exc, event).status >= 500:
+                    failed = True
+                    continue
+            finally:
+                _warn_if_slow(route.handler, started, slow, event.sid or event.type)
+            if record is not None:
+                record(route.key)
+        if failed:
             return Reply(500, error_body("handler_error", HANDLER_ERROR_MESSAGE))
         return Reply(204)
 
@@ -560,6 +610,19 @@ def _expression_predicate(text: str) -> Callable[[Assignment], bool]:
 
     matches.__qualname__ = f"when({text!r})"
     return matches
+
+
+def _warn_if_slow(handler: Callable[..., Any], started: float, slow: float, subject: str) -> None:
+    elapsed = time.perf_counter() - started
+    if elapsed > slow:
+        log.warning(
+            "handler %s took %.1f s for %s (slower than %g s; Twilio waits 5 s for an"
+            " assignment answer and 15 s for an event's)",
+            _name(handler),
+            elapsed,
+            subject,
+            slow,
+        )
 
 
 def _name(handler: Callable[..., Any]) -> str:

@@ -87,6 +87,6 @@ def test_credentials_changed_after_init_app_are_refused_not_ignored(api: FakeApi
 
 def test_missing_credentials_say_to_set_them_before_init_app(api: FakeApi) -> None:
     tr = TaskRouter()
-    app = make_app(api, tr, TASKROUTER_AUTH_TOKEN="", TASKROUTER_VALIDATE_SIGNATURES="")
+    app = make_app(api, tr, TASKROUTER_AUTH_TOKEN="", TASKROUTER_VALIDATE_SIGNATURES="false")
     with pytest.raises(RuntimeError, match=r"before TaskRouter\(app\) / init_app\(app\)"):
         tr.client_for(app)

@@ -33,8 +33,17 @@ __all__ = ["MOUNTS", "create_callback_app", "create_dedup_apps", "read_records"]
 #: The applications :func:`create_dedup_apps` mounts, and the settings each overrides.
 MOUNTS: Mapping[str, Mapping[str, Any]] = {
     "/open": {"TASKROUTER_DEDUP_FAIL_OPEN": True, "TASKROUTER_DEDUP_PREFIX": "open:"},
-    "/closed": {"TASKROUTER_DEDUP_FAIL_OPEN": False, "TASKROUTER_DEDUP_PREFIX": "closed:"},
-    "/ttl": {"TASKROUTER_DEDUP_TTL": 1, "TASKROUTER_DEDUP_PREFIX": "ttl:"},
+    "/closed": {
+        "TASKROUTER_DEDUP_FAIL_OPEN": False,
+        "TASKROUTER_DEDUP_PREFIX": "closed:",
+        "TASKROUTER_DEDUP_LEASE": 1,
+    },
+    "/ttl": {
+        "TASKROUTER_DEDUP_TTL": 1,
+        "TASKROUTER_DEDUP_LEASE": 0.5,
+        "TASKROUTER_DEDUP_PREFIX": "ttl:",
+    },
+    "/lease": {"TASKROUTER_DEDUP_LEASE": 1, "TASKROUTER_DEDUP_PREFIX": "lease:"},
 }
 
 
@@ -61,6 +70,11 @@ def create_callback_app(mount: str = "", **overrides: Any) -> Flask:
     a different answer. ``TR_HANDLER_DELAY`` (seconds) slows it down, to keep a
     first delivery in flight while its repeats arrive.
 
+    A task whose attributes carry ``{"hold": seconds}`` makes either handler
+    record that it started (kind ``<label>.started.<endpoint>``) and then sleep
+    that long, the first time only: a test kills the worker meanwhile, and the
+    redelivery runs without the hold.
+
     :param mount: a name for the records of this application (``/open`` and so on).
     :param overrides: configuration set after the environment's.
     """
@@ -72,8 +86,18 @@ def create_callback_app(mount: str = "", **overrides: Any) -> Flask:
     label = mount.strip("/") or "main"
     tr = TaskRouter(app)
 
+    def hold(
+        endpoint: str, key: str, attributes: Mapping[str, Any], raw: Mapping[str, Any]
+    ) -> None:
+        seconds = attributes.get("hold")
+        kind = f"{label}.started.{endpoint}"
+        if isinstance(seconds, int | float) and not read_records(directory, kind, key):
+            _record(directory, kind, key, raw)
+            time.sleep(seconds)
+
     @tr.assignment()
     def on_assignment(assignment: Assignment) -> Instruction:
+        hold("assignment", assignment.reservation_sid, assignment.task.attributes, assignment.raw)
         seen = read_records(directory, f"{label}.assignment", assignment.reservation_sid)
         _record(directory, f"{label}.assignment", assignment.reservation_sid, assignment.raw)
         if delay:
@@ -82,6 +106,8 @@ def create_callback_app(mount: str = "", **overrides: Any) -> Flask:
 
     @tr.event("*")
     def on_event(event: Event) -> None:
+        if event.task is not None:
+            hold("event", event.sid or "nosid", event.task.attributes, event.raw)
         _record(directory, f"{label}.event", event.sid or "nosid", event.raw)
 
     @app.after_request

@@ -9,6 +9,8 @@ test counts calls across both worker processes; every answer names the worker
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -16,12 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
 
 from taskrouter_flask.testing import assignment_payload, event_payload, signed_form
 
+from ..resplit import variants
 from .apps import read_records
 from .conftest import TOKEN, RedisServer, Served, serve_gunicorn
 
@@ -46,9 +50,15 @@ class Cluster:
     records: Path
     redis: RedisServer
 
+    def url(self, mount: str, endpoint: str) -> str:
+        return f"{self.served.base}{mount}/taskrouter/{endpoint}"
+
     def post(self, mount: str, endpoint: str, payload: Mapping[str, str]) -> Reply:
-        url = f"{self.served.base}{mount}/taskrouter/{endpoint}"
-        body, headers = signed_form(url, payload, TOKEN)
+        body, headers = signed_form(self.url(mount, endpoint), payload, TOKEN)
+        return self.post_raw(mount, endpoint, body, headers)
+
+    def post_raw(self, mount: str, endpoint: str, body: bytes, headers: Mapping[str, str]) -> Reply:
+        url = self.url(mount, endpoint)
         started = time.monotonic()
         response = requests.post(url, data=body, headers=headers, timeout=10)
         return Reply(
@@ -231,16 +241,16 @@ def test_redis_hanging_mid_run(cluster: Cluster, redis_back: RedisServer) -> Non
     _assert_no_server_error(cluster, replies)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: fail-closed after a Redis *timeout* answers 503 (retry), but the SET NX it"
-    " sent is applied when Redis resumes; Twilio's retry then counts as a duplicate (204,"
-    " not dispatched) and the event is lost for TASKROUTER_DEDUP_TTL",
-)
 def test_an_event_refused_503_is_dispatched_when_redelivered(
     cluster: Cluster, redis_back: RedisServer
 ) -> None:
-    """Whether the late SET lands first is a race (it did in 5 runs of 6): try a few events."""
+    """Fail-closed after a Redis *timeout*: the claim it sent lands when Redis resumes.
+
+    That late claim is only a lease (``/closed`` holds one for 1 s), so Twilio's
+    retry waits it out and runs the handler; before leases it was kept for the
+    whole TTL and the event was lost. Whether the late claim lands first is a
+    race (it did in 5 runs of 6), so a few events are tried.
+    """
     lost = []
     for _ in range(4):
         event = event_payload("task.created")
@@ -254,3 +264,66 @@ def test_an_event_refused_503_is_dispatched_when_redelivered(
         if cluster.calls("/closed", "event", event["Sid"]) != 1:
             lost.append(event["Sid"])
     assert not lost, f"refused with 503, then never dispatched: {lost}"
+
+
+def test_resplit_signatures_do_not_replay_an_event(cluster: Cluster) -> None:
+    """One captured event and every re-split of it that keeps its signature valid."""
+    payload = event_payload("task.created")
+    body, headers = signed_form(cluster.url("/open", "events"), payload, TOKEN)
+    assert cluster.post_raw("/open", "events", body, headers).status == 204
+    statuses = []
+    for variant in variants(payload, 12):
+        forged = cluster.post_raw("/open", "events", urlencode(variant).encode(), headers)
+        statuses.append(forged.status)
+    print(f"\n{len(statuses)} re-split deliveries answered {sorted(statuses)}")
+    assert len(statuses) == 12
+    assert set(statuses) <= {204, 400}, statuses
+    assert 400 in statuses  # the variant without its Sid
+    assert cluster.calls("/open", "event", payload["Sid"]) == 1
+    assert len(read_records(cluster.records, "open.event")) == len(
+        {record["key"] for record in read_records(cluster.records, "open.event")}
+    )
+
+
+@pytest.mark.parametrize("endpoint", ["events", "assignment"])
+def test_a_worker_killed_mid_handler_is_completed_by_the_redelivery(
+    cluster: Cluster, endpoint: str
+) -> None:
+    """SIGKILL a gunicorn worker inside the handler; Twilio's redelivery completes it once."""
+    hold = {"hold": 30}
+    if endpoint == "events":
+        payload = event_payload("task.created", task_attributes=hold)
+        key, kind = payload["Sid"], "event"
+    else:
+        payload = assignment_payload(task_attributes=hold)
+        key, kind = payload["ReservationSid"], "assignment"
+    outcome: list[object] = []
+
+    def deliver() -> None:
+        try:
+            outcome.append(cluster.post("/lease", endpoint, payload))
+        except requests.RequestException as exc:
+            outcome.append(exc)
+
+    first = threading.Thread(target=deliver)
+    first.start()
+    started_kind = f"lease.started.{endpoint.rstrip('s')}"
+    deadline = time.monotonic() + 10
+    while not (started := read_records(cluster.records, started_kind, key)):
+        assert time.monotonic() < deadline, cluster.served.log_tail()
+        time.sleep(0.02)
+    os.kill(started[0]["pid"], signal.SIGKILL)
+    first.join(timeout=15)
+    assert outcome and isinstance(outcome[0], requests.RequestException), outcome
+
+    redelivered = cluster.post("/lease", endpoint, payload)
+    again = cluster.post("/lease", endpoint, payload)
+    print(f"\nkilled worker {started[0]['pid']}; redelivery {redelivered}, repeat {again}")
+    if endpoint == "events":
+        assert (redelivered.status, again.status) == (204, 204)
+    else:
+        assert (redelivered.status, redelivered.json) == (200, ACCEPT)
+        assert (again.status, again.json) == (200, ACCEPT)
+    assert cluster.calls("/lease", kind, key) == 1
+    assert len(read_records(cluster.records, started_kind, key)) == 1
+    assert cluster.served.alive(), cluster.served.log_tail()
