@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, request, url_for
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import Client
@@ -841,3 +841,119 @@ def test_settings_repr_hides_secrets() -> None:
 def test_unusable_client_settings_fail_at_init_app(config: dict[str, Any], key: str) -> None:
     with pytest.raises(ValueError, match=key):
         make_app(**config)
+
+
+# -- the blueprint ------------------------------------------------------------------------
+
+
+def test_the_endpoints_belong_to_a_blueprint_with_its_hooks() -> None:
+    tr = TaskRouter()
+    hooked: list[str | None] = []
+
+    @tr.blueprint.before_request
+    def before() -> None:
+        hooked.append(request.blueprint)
+
+    app = Flask("blueprint")
+    app.config.update(TASKROUTER_AUTH_TOKEN=TOKEN)
+
+    @app.get("/health")
+    def health() -> str:
+        return "ok"
+
+    tr.init_app(app)
+    assert app.blueprints["taskrouter"] is tr.blueprint
+    with app.test_request_context():
+        assert url_for("taskrouter.assignment") == "/taskrouter/assignment"
+        assert url_for("taskrouter.events", _external=True) == "http://localhost/taskrouter/events"
+    TaskRouterTestClient(app).post_event("task.created")
+    app.test_client().get("/health")
+    assert hooked == ["taskrouter"]  # the hook ran for the callback only
+
+
+def test_one_blueprint_serves_several_apps_at_their_own_prefixes() -> None:
+    tr = TaskRouter()
+    apps = []
+    for prefix in ("/one", "/two"):
+        app = Flask(prefix.strip("/"))
+        app.config.update(TASKROUTER_AUTH_TOKEN=TOKEN, TASKROUTER_URL_PREFIX=prefix)
+        tr.init_app(app)
+        apps.append(app)
+    tr.event("*")(lambda event: None)
+    for app, prefix in zip(apps, ("/one", "/two"), strict=True):
+        with app.test_request_context():
+            assert url_for("taskrouter.events") == f"{prefix}/events"
+        assert TaskRouterTestClient(app).post_event("task.created").status_code == 204
+
+
+# -- hosts ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["h/x?y=", "example.com:80x", "a b", "ex@mple.com", "[::1"])
+def test_a_host_that_is_not_host_and_port_is_a_400_before_signature_work(
+    app: Flask, host: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    body, headers = signed_form(
+        "http://localhost/taskrouter/events", event_payload("task.created"), TOKEN
+    )
+    response = app.test_client().post(
+        "/taskrouter/events", data=body, headers={**headers, "Host": host}
+    )
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "bad_host"
+    assert "X-Twilio-Signature" not in caplog.text  # no signature was checked
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1:5000", "[::1]:8080", "desk.example.com."])
+def test_valid_hosts_are_checked_as_usual(app: Flask, host: str) -> None:
+    client = TaskRouterTestClient(app, base_url=f"http://{host}")
+    assert client.post_event("task.created").status_code == 204
+
+
+def test_a_bad_forwarded_host_from_a_trusted_proxy_is_a_400() -> None:
+    app = Flask("proxied")
+    app.config.update(TASKROUTER_AUTH_TOKEN=TOKEN, TASKROUTER_PROXY_FIX=1)
+    TaskRouter(app)
+    response = TaskRouterTestClient(app).client.post(
+        "/taskrouter/events",
+        data=b"x=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-Host": "a/b"},
+    )
+    assert (response.status_code, response.json["error"]["code"]) == (400, "bad_host")
+
+
+def test_trusted_hosts_are_honoured_with_a_json_400() -> None:
+    app = Flask("trusted")
+    app.config.update(TASKROUTER_AUTH_TOKEN=TOKEN, TRUSTED_HOSTS=["desk.example.com"])
+    TaskRouter(app)
+    trusted = TaskRouterTestClient(app, base_url="https://desk.example.com")
+    assert trusted.post_event("task.created").status_code == 204
+    untrusted = TaskRouterTestClient(app, base_url="https://evil.example.net")
+    response = untrusted.post_event("task.created")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "untrusted_host"
+
+
+def test_trusted_hosts_apply_to_a_forwarded_host() -> None:
+    app = Flask("trusted")
+    app.config.update(
+        TASKROUTER_AUTH_TOKEN=TOKEN, TASKROUTER_PROXY_FIX=1, TRUSTED_HOSTS=["desk.example.com"]
+    )
+    TaskRouter(app)
+    response = TaskRouterTestClient(app, base_url="https://desk.example.com").client.post(
+        "/taskrouter/events",
+        data=b"x=1",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Forwarded-Host": "evil.example.net",
+        },
+        base_url="https://desk.example.com",
+    )
+    assert (response.status_code, response.json["error"]["code"]) == (400, "untrusted_host")
+
+
+def test_trusted_hosts_must_be_a_list() -> None:
+    app = Flask("trusted")
+    app.config.update(TASKROUTER_AUTH_TOKEN=TOKEN, TRUSTED_HOSTS="desk.example.com")
+    with pytest.raises(ValueError, match="TRUSTED_HOSTS: expected a list"):
+        TaskRouter(app)

@@ -103,3 +103,21 @@ def test_server_survives_garbage_and_a_truncated_body(
         )
         assert session.post(url, data=body, headers=headers, timeout=5).status_code == 200
     assert len(received) == 1
+
+
+def test_a_forged_host_header_is_a_json_400(served: tuple[str, TaskRouter, list[Any]]) -> None:
+    """``Host: h/x?y=`` would otherwise become part of the URL whose signature is checked."""
+    base, _, received = served
+    url = f"{base}/taskrouter/events"
+    body, headers = signed_form(url, event_payload("task.created"), TOKEN)
+    for host in ("h/x?y=", "127.0.0.1/desk/taskrouter/events?", "a b"):
+        response = requests.post(url, data=body, headers={**headers, "Host": host}, timeout=5)
+        assert response.status_code == 400, host
+        assert response.headers["Content-Type"] == "application/json"
+        assert response.json()["error"] == {
+            "code": "bad_host",
+            "field": "Host",
+            "message": f"the Host header is not a host[:port]: {host!r}",
+        }
+    assert requests.post(url, data=body, headers=headers, timeout=5).status_code == 204
+    assert len(received) == 1
