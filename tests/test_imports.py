@@ -18,6 +18,11 @@ PURE = [
     "taskrouter_flask.expressions",
     "taskrouter_flask.workflow",
     "taskrouter_flask.client",
+    "taskrouter_flask.settings",
+    "taskrouter_flask.callback_url",
+    "taskrouter_flask.dedup",
+    "taskrouter_flask.pipeline",
+    "taskrouter_flask.signals",
 ]
 
 
