@@ -48,7 +48,7 @@ from .dispatch import ENDPOINTS, Dispatcher, Endpoint, ErrorHandler, Reply, erro
 from .errors import NameResolutionError
 from .models import Assignment
 from .names import NameCache
-from .pipeline import FORM, JSON, Callback, Handled, handle, refusal, too_large
+from .pipeline import FORM, JSON, Callback, Handled, handle, media_type, refusal, too_large
 from .settings import DEFAULT_CONFIG, TaskRouterSettings
 from .signals import callback_handled
 
@@ -578,7 +578,7 @@ def _answer(endpoint: Endpoint, state: _AppState) -> Handled:
         untrusted = _untrusted_host(environ, settings, state.trusted_hosts)
         if untrusted is not None:
             return untrusted
-    if method == "POST" and content_type.partition(";")[0].strip().lower() in (FORM, JSON):
+    if method == "POST" and media_type(content_type) in (FORM, JSON):
         body = _read_body(environ, settings.max_body)
         if isinstance(body, Handled):
             return body

@@ -22,7 +22,7 @@ from .schemas import FormFields, load_assignment, load_event, parse_form, parse_
 from .settings import TaskRouterSettings
 from .signature import SIGNATURE_HEADER, validate_signature
 
-__all__ = ["FORM", "JSON", "Callback", "Handled", "handle", "refusal"]
+__all__ = ["FORM", "JSON", "Callback", "Handled", "handle", "media_type", "refusal"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ class Handled:
     outcome: Outcome
 
 
+def media_type(content_type: str) -> str:
+    """The media type of a ``Content-Type`` header, without parameters, in lower case."""
+    return content_type.partition(";")[0].strip().lower()
+
+
 def refusal(status: int, code: str, message: str, field: str | None = None) -> Handled:
     """A 4xx (or 5xx) answer that dispatched nothing."""
     return Handled(Reply(status, error_body(code, message, field)), "refused")
@@ -77,7 +82,7 @@ def handle(
     """Check, parse and dispatch one callback (once only); return the answer to send."""
     if callback.method != "POST":
         return refusal(405, "method_not_allowed", "use POST")
-    mimetype = callback.content_type.partition(";")[0].strip().lower()
+    mimetype = media_type(callback.content_type)
     if mimetype != FORM and mimetype != JSON:
         return refusal(
             415,
