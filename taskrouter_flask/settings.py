@@ -158,47 +158,14 @@ class TaskRouterSettings:
                 "TASKROUTER_AUTH_TOKEN: required to check callback signatures; set it (or,"
                 " for local experiments only, set TASKROUTER_VALIDATE_SIGNATURES = False)"
             )
-        prefix = url_prefix if url_prefix is not None else config["TASKROUTER_URL_PREFIX"]
-        if not isinstance(prefix, str) or (prefix and not prefix.startswith("/")):
-            raise ValueError(
-                f"TASKROUTER_URL_PREFIX: expected a path starting with '/', got {prefix!r}"
-            )
-        proxies = config["TASKROUTER_PROXY_FIX"]
-        if isinstance(proxies, str) and proxies.strip().isdigit():
-            proxies = int(proxies)
-        proxies = int(proxies) if isinstance(proxies, bool) else proxies
-        if not isinstance(proxies, int) or proxies < 0:
-            raise ValueError(
-                "TASKROUTER_PROXY_FIX: expected the number of trusted proxies in front of"
-                f" the application (0 for none), got {proxies!r}"
-            )
-        public = config["TASKROUTER_PUBLIC_BASE_URL"]
-        if public is not None and (
-            not isinstance(public, str) or not public.startswith(("http://", "https://"))
-        ):
-            raise ValueError(
-                "TASKROUTER_PUBLIC_BASE_URL: expected an absolute http(s) URL such as"
-                f" 'https://example.com', got {public!r}"
-            )
-        max_body = config["TASKROUTER_MAX_BODY"]
-        if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body <= 0:
-            raise ValueError(
-                f"TASKROUTER_MAX_BODY: expected a positive number of bytes, got {max_body!r}"
-            )
-        unmatched = config["TASKROUTER_UNMATCHED_ASSIGNMENT"]
-        if unmatched not in UNMATCHED_POLICIES:
-            raise ValueError(
-                f"TASKROUTER_UNMATCHED_ASSIGNMENT: expected one of {UNMATCHED_POLICIES},"
-                f" got {unmatched!r}"
-            )
         return cls(
             auth_tokens=tokens,
-            url_prefix=prefix.rstrip("/"),
+            url_prefix=_url_prefix(config, url_prefix),
             validate_signatures=validate,
-            trusted_proxies=proxies,
-            public_base_url=public.rstrip("/") if public else None,
-            max_body=max_body,
-            unmatched=unmatched,
+            trusted_proxies=_trusted_proxies(config),
+            public_base_url=_public_base_url(config),
+            max_body=_max_body(config),
+            unmatched=_unmatched(config),
             dedup_fail_open=read_flag(config, "TASKROUTER_DEDUP_FAIL_OPEN", True),
             dedup_ttl=_number(config, "TASKROUTER_DEDUP_TTL", integer=True),
             dedup_lease=_number(config, "TASKROUTER_DEDUP_LEASE"),
@@ -207,6 +174,60 @@ class TaskRouterSettings:
             workspace_sid=_optional_text(config, "TASKROUTER_WORKSPACE_SID"),
             base_url=_base_url(config),
         )
+
+
+def _url_prefix(config: Mapping[str, Any], override: str | None) -> str:
+    prefix = override if override is not None else config["TASKROUTER_URL_PREFIX"]
+    if not isinstance(prefix, str) or (prefix and not prefix.startswith("/")):
+        raise ValueError(
+            f"TASKROUTER_URL_PREFIX: expected a path starting with '/', got {prefix!r}"
+        )
+    return prefix.rstrip("/")
+
+
+def _trusted_proxies(config: Mapping[str, Any]) -> int:
+    proxies = config["TASKROUTER_PROXY_FIX"]
+    if isinstance(proxies, str) and proxies.strip().isdigit():
+        proxies = int(proxies)
+    proxies = int(proxies) if isinstance(proxies, bool) else proxies
+    if not isinstance(proxies, int) or proxies < 0:
+        raise ValueError(
+            "TASKROUTER_PROXY_FIX: expected the number of trusted proxies in front of"
+            f" the application (0 for none), got {proxies!r}"
+        )
+    return proxies
+
+
+def _public_base_url(config: Mapping[str, Any]) -> str | None:
+    public = config["TASKROUTER_PUBLIC_BASE_URL"]
+    if public is None:
+        return None
+    if not isinstance(public, str) or not public.startswith(("http://", "https://")):
+        raise ValueError(
+            "TASKROUTER_PUBLIC_BASE_URL: expected an absolute http(s) URL such as"
+            f" 'https://example.com', got {public!r}"
+        )
+    return public.rstrip("/") or None
+
+
+def _max_body(config: Mapping[str, Any]) -> int:
+    max_body = config["TASKROUTER_MAX_BODY"]
+    if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body <= 0:
+        raise ValueError(
+            f"TASKROUTER_MAX_BODY: expected a positive number of bytes, got {max_body!r}"
+        )
+    return max_body
+
+
+def _unmatched(config: Mapping[str, Any]) -> UnmatchedPolicy:
+    unmatched = config["TASKROUTER_UNMATCHED_ASSIGNMENT"]
+    if unmatched not in UNMATCHED_POLICIES:
+        raise ValueError(
+            f"TASKROUTER_UNMATCHED_ASSIGNMENT: expected one of {UNMATCHED_POLICIES},"
+            f" got {unmatched!r}"
+        )
+    result: UnmatchedPolicy = unmatched
+    return result
 
 
 def _optional_text(config: Mapping[str, Any], key: str) -> str | None:
