@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import threading
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -99,12 +98,7 @@ def sandbox(
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    with server:
-        click.echo(f"TaskRouter sandbox on {server.base_url}")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            click.echo("stopping")
+    server.serve_until_interrupted(click.echo)
 
 
 # -- debugging webhooks: trigger and sign ----------------------------------------------------

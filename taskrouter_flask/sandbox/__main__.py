@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
-import threading
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -99,15 +99,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         api_key_sid=args.api_key_sid,
         api_key_secret=args.api_key_secret,
     )
-    with sandbox:
-        print(f"TaskRouter sandbox on {sandbox.base_url}", flush=True)
-        print(f"  account SID {sandbox.account_sid}, auth token {sandbox.auth_token}", flush=True)
-        if args.api_key_sid:
-            print(f"  API key {args.api_key_sid} with its secret", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("stopping", flush=True)
+    details = [f"  account SID {sandbox.account_sid}, auth token {sandbox.auth_token}"]
+    if args.api_key_sid:
+        details.append(f"  API key {args.api_key_sid} with its secret")
+    sandbox.serve_until_interrupted(functools.partial(print, flush=True), *details)
 
 
 if __name__ == "__main__":

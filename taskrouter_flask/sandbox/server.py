@@ -179,6 +179,22 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self.start()
 
+    def serve_until_interrupted(self, say: Callable[[str], object], *details: str) -> None:
+        """Serve in the foreground until Ctrl-C, then stop: what both command lines do.
+
+        Once serving, it says ``TaskRouter sandbox on <base_url>`` (the port is known
+        only then), then each of ``details``.
+
+        :param say: prints a line (``print`` or ``click.echo``).
+        """
+        with self:
+            for line in (f"TaskRouter sandbox on {self.base_url}", *details):
+                say(line)
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                say("stopping")
+
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
