@@ -10,8 +10,7 @@ must cover every name in :data:`~taskrouter_flask.client.OPERATIONS`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,106 +28,76 @@ from taskrouter_flask.client import (
     TaskRouterClient,
 )
 from taskrouter_flask.models import Reservation, Statistics, Task, Worker
-from taskrouter_flask.sandbox import ManualClock
 from taskrouter_flask.sandbox.server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox
-from taskrouter_flask.workflow import Filter, Target, WorkflowConfiguration
 
-MISSING = "00000000000000000000000000000000"
-#: Nothing listens there: a workflow may name it without any callback being sent.
-NOWHERE = "http://127.0.0.1:9/assignment"
+from .world import MISSING, NOWHERE, World, build_world, running_sandbox
+from .world import workflow_configuration as _configuration
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     """One sandbox for the module (each test builds its own workspace in it)."""
-    with Sandbox(clock=ManualClock(), seed=0) as running:
-        yield running
+    yield from running_sandbox()
 
 
-@dataclass(frozen=True)
-class World:
-    """SIDs of a workspace the client built; the "spare" resources are free to change."""
+class ClientMaker:
+    """Builds the world through our client's methods."""
 
-    workspace: str
-    offline: str
-    available: str
-    unavailable: str
-    spare_activity: str
-    channel: str
-    queue: str
-    spare_queue: str
-    workflow: str
-    spare_workflow: str
-    worker: str
-    spare_worker: str
-    worker_channel: str
-    task: str
-    reservation: str
-    event: str
+    _COLLECTIONS = {
+        "Activities": "activities",
+        "TaskChannels": "task_channels",
+        "TaskQueues": "task_queues",
+        "Workflows": "workflows",
+        "Workers": "workers",
+        "Tasks": "tasks",
+    }
 
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.client: TaskRouterClient | None = None
 
-def _configuration(queue: str, expression: str = "type == 'ticket'") -> WorkflowConfiguration:
-    target = Target(queue=queue)
-    return WorkflowConfiguration(
-        filters=(Filter(expression, (target,), friendly_name="Tickets"),), default_filter=target
-    )
+    def workspace(self, friendly_name: str) -> str:
+        with self.sandbox.client(backoff_factor=0.01) as root:
+            sid: str = root.workspaces.create(friendly_name=friendly_name).sid
+        self.client = self.sandbox.client(sid, backoff_factor=0.01)
+        return sid
 
+    @property
+    def c(self) -> TaskRouterClient:
+        assert self.client is not None, "workspace() first"
+        return self.client
 
-def build_world(sandbox: Sandbox) -> World:
-    with sandbox.client(backoff_factor=0.01) as root:
-        workspace = root.workspaces.create(friendly_name="Client contract").sid
-    with sandbox.client(workspace, backoff_factor=0.01) as c:
-        activities = {a.friendly_name: a.sid for a in c.activities.list()}
-        spare_activity = c.activities.create(friendly_name="Break").sid
-        channel = c.task_channels.create(friendly_name="Chat", unique_name="support-chat").sid
-        queue = c.task_queues.create(
-            friendly_name="Support", target_workers="'support' IN skills"
-        ).sid
-        spare_queue = c.task_queues.create(
-            friendly_name="Platinum", target_workers="tier == 'platinum'"
-        ).sid
-        workflow = c.workflows.create(
-            friendly_name="Routing", configuration=_configuration(queue)
-        ).sid
-        spare_workflow = c.workflows.create(
-            friendly_name="Spare", configuration=_configuration(queue)
-        ).sid
-        worker = c.workers.create(
-            friendly_name="Alice",
-            activity_sid=activities["Available"],
-            attributes={"skills": ["support"], "tier": "gold"},
-        ).sid
-        spare_worker = c.workers.create(friendly_name="Bob").sid
-        task = c.tasks.create(workflow_sid=workflow, attributes={"type": "ticket"}).sid
-        (reservation,) = c.tasks.reservations(task).list()
-        assert reservation.reservation_status == "pending"
-        channels = c.workers.channels(worker).list()
-        (worker_channel,) = [ch for ch in channels if ch.task_channel_unique_name == "default"]
-        event = next(iter(c.events.list(event_type="reservation.created")))
-    assert worker_channel.sid is not None and event.sid is not None
-    return World(
-        workspace=workspace,
-        offline=activities["Offline"],
-        available=activities["Available"],
-        unavailable=activities["Unavailable"],
-        spare_activity=spare_activity,
-        channel=channel,
-        queue=queue,
-        spare_queue=spare_queue,
-        workflow=workflow,
-        spare_workflow=spare_workflow,
-        worker=worker,
-        spare_worker=spare_worker,
-        worker_channel=worker_channel.sid,
-        task=task,
-        reservation=reservation.sid,
-        event=event.sid,
-    )
+    def create(self, collection: str, **fields: Any) -> str:
+        sid: str = getattr(self.c, self._COLLECTIONS[collection]).create(**fields).sid
+        return sid
+
+    def activities(self) -> Mapping[str, str]:
+        return {a.friendly_name: a.sid for a in self.c.activities.list()}
+
+    def reservation(self, task: str) -> tuple[str, str, str]:
+        (reservation,) = self.c.tasks.reservations(task).list()
+        return reservation.sid, reservation.reservation_status, reservation.worker_sid
+
+    def default_channel(self, worker: str) -> str:
+        channels = self.c.workers.channels(worker).list()
+        (channel,) = [ch for ch in channels if ch.task_channel_unique_name == "default"]
+        assert channel.sid is not None
+        return channel.sid
+
+    def first_event(self, event_type: str) -> str:
+        event = next(iter(self.c.events.list(event_type=event_type)))
+        assert event.sid is not None
+        return event.sid
 
 
 @pytest.fixture
-def world(sandbox: Sandbox) -> World:
-    return build_world(sandbox)
+def world(sandbox: Sandbox) -> Iterator[World]:
+    maker = ClientMaker(sandbox)
+    try:
+        yield build_world(maker, "Client contract")
+    finally:
+        if maker.client is not None:
+            maker.client.close()
 
 
 @pytest.fixture
@@ -239,12 +208,12 @@ CALLS: dict[str, tuple[Call, ...]] = {
         lambda c, w: c.task_queues.cumulative_statistics(w.queue, minutes=5),
     ),
     "ListTaskQueuesStatistics": (
-        lambda c, w: list(c.task_queues.list_statistics()),
-        lambda c, w: list(c.task_queues.list_statistics(friendly_name="Support", limit=1)),
+        lambda c, w: list(c.task_queues.statistics_of_all()),
+        lambda c, w: list(c.task_queues.statistics_of_all(friendly_name="Support", limit=1)),
     ),
     "CreateTaskQueueBulkRealTimeStatistics": (
-        lambda c, w: c.task_queues.bulk_real_time_statistics(
-            {"TaskQueueSids": [w.queue, w.spare_queue]}
+        lambda c, w: c.task_queues.real_time_statistics_of_many(
+            task_queue_sids=[w.queue, w.spare_queue]
         ),
     ),
     # workflows
@@ -351,12 +320,10 @@ CALLS: dict[str, tuple[Call, ...]] = {
             w.reservation, instruction="dequeue", dequeue_from="+15005550006"
         ),
     ),
-    "FetchWorkerStatistics": (lambda c, w: c.workers.statistics(minutes=10),),
-    "FetchWorkersRealTimeStatistics": (lambda c, w: c.workers.real_time_statistics(),),
-    "FetchWorkersCumulativeStatistics": (lambda c, w: c.workers.cumulative_statistics(),),
-    "FetchWorkerInstanceStatistics": (
-        lambda c, w: c.workers.instance_statistics(w.worker, minutes=60),
-    ),
+    "FetchWorkerStatistics": (lambda c, w: c.workers.statistics_of_all(minutes=10),),
+    "FetchWorkersRealTimeStatistics": (lambda c, w: c.workers.real_time_statistics_of_all(),),
+    "FetchWorkersCumulativeStatistics": (lambda c, w: c.workers.cumulative_statistics_of_all(),),
+    "FetchWorkerInstanceStatistics": (lambda c, w: c.workers.statistics(w.worker, minutes=60),),
 }
 
 CALL_IDS = [(name, index) for name in sorted(CALLS) for index in range(len(CALLS[name]))]
@@ -422,7 +389,7 @@ def test_answers_reflect_the_world(client: TaskRouterClient, world: World) -> No
     stats = client.task_queues.real_time_statistics(world.queue)
     assert isinstance(stats, Statistics)
     assert stats.tasks_by_status is not None and stats.tasks_by_status["assigned"] == 1
-    bulk = client.task_queues.bulk_real_time_statistics({"TaskQueueSids": [world.queue]})
+    bulk = client.task_queues.real_time_statistics_of_many(task_queue_sids=[world.queue])
     assert bulk.task_queue_response_count == 1
 
 

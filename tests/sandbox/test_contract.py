@@ -20,17 +20,15 @@ from typing import Any
 import pytest
 import requests
 
-from taskrouter_flask.sandbox import ManualClock
 from taskrouter_flask.sandbox.server import Sandbox
+from taskrouter_flask.workflow import WorkflowConfiguration
 
 from ..client.test_spec_coverage import SPEC_OPS, resolve
+from .world import MISSING, NOWHERE, World, build_world, running_sandbox, workflow_configuration
 
 TIMEOUT = 10
-MISSING = "00000000000000000000000000000000"
 #: Fields that hold a URL the user chose, not one the sandbox builds.
 USER_URLS = {"event_callback_url", "assignment_callback_url", "fallback_assignment_callback_url"}
-#: Nothing listens there: a workflow may name it without any callback being sent.
-NOWHERE = "http://127.0.0.1:9/assignment"
 
 
 class Api:
@@ -73,8 +71,7 @@ class Api:
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     """One sandbox for the module (each test builds its own workspace in it)."""
-    with Sandbox(clock=ManualClock(), seed=0) as running:
-        yield running
+    yield from running_sandbox()
 
 
 @pytest.fixture
@@ -89,112 +86,58 @@ def api(sandbox: Sandbox) -> Iterator[Api]:
 # -- the world --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class World:
-    """SIDs of a small workspace; the "spare" resources are free to update and delete."""
+def _wire(value: Any) -> str:
+    if isinstance(value, WorkflowConfiguration):
+        return value.to_json()
+    return json.dumps(value) if isinstance(value, dict) else str(value)
 
-    workspace: str
-    offline: str
-    available: str
-    unavailable: str
-    spare_activity: str
-    channel: str
-    queue: str
-    spare_queue: str
-    workflow: str
-    spare_workflow: str
-    worker: str
-    spare_worker: str
-    worker_channel: str
-    task: str
-    reservation: str
-    event: str
 
-    @property
-    def path(self) -> str:
-        return f"/v1/Workspaces/{self.workspace}"
+class ApiMaker:
+    """Builds the world with form fields over HTTP: no help from our client."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.ws = ""
+
+    def workspace(self, friendly_name: str) -> str:
+        sid: str = self.api.created("/v1/Workspaces", {"FriendlyName": friendly_name})["sid"]
+        self.ws = f"/v1/Workspaces/{sid}"
+        return sid
+
+    def create(self, collection: str, **fields: Any) -> str:
+        form = {to_pascal(name): _wire(value) for name, value in fields.items()}
+        sid: str = self.api.created(f"{self.ws}/{collection}", form)["sid"]
+        return sid
+
+    def activities(self) -> Mapping[str, str]:
+        return {a["friendly_name"]: a["sid"] for a in self.api.items(self.ws + "/Activities")}
+
+    def reservation(self, task: str) -> tuple[str, str, str]:
+        (reservation,) = self.api.items(f"{self.ws}/Tasks/{task}/Reservations")
+        return reservation["sid"], reservation["reservation_status"], reservation["worker_sid"]
+
+    def default_channel(self, worker: str) -> str:
+        channels = self.api.items(f"{self.ws}/Workers/{worker}/Channels")
+        (channel,) = [c for c in channels if c["task_channel_unique_name"] == "default"]
+        sid: str = channel["sid"]
+        return sid
+
+    def first_event(self, event_type: str) -> str:
+        sid: str = self.api.items(self.ws + "/Events", {"EventType": event_type})[0]["sid"]
+        return sid
+
+
+def to_pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 def _configuration(queue: str, expression: str = "type == 'ticket'") -> str:
-    return json.dumps(
-        {
-            "task_routing": {
-                "filters": [
-                    {
-                        "filter_friendly_name": "Tickets",
-                        "expression": expression,
-                        "targets": [{"queue": queue}],
-                    }
-                ],
-                "default_filter": {"queue": queue},
-            }
-        }
-    )
-
-
-def build_world(api: Api) -> World:
-    """Create the world over the REST API: each step is an ordinary client's request."""
-    workspace = api.created("/v1/Workspaces", {"FriendlyName": "Contract"})["sid"]
-    ws = f"/v1/Workspaces/{workspace}"
-    activities = {a["friendly_name"]: a["sid"] for a in api.items(ws + "/Activities")}
-    spare_activity = api.created(ws + "/Activities", {"FriendlyName": "Break"})["sid"]
-    channel = api.created(
-        ws + "/TaskChannels", {"FriendlyName": "Support chat", "UniqueName": "support-chat"}
-    )["sid"]
-    queue = api.created(
-        ws + "/TaskQueues", {"FriendlyName": "Support", "TargetWorkers": "'support' IN skills"}
-    )["sid"]
-    spare_queue = api.created(
-        ws + "/TaskQueues", {"FriendlyName": "Platinum", "TargetWorkers": "tier == 'platinum'"}
-    )["sid"]
-    workflow = api.created(
-        ws + "/Workflows", {"FriendlyName": "Routing", "Configuration": _configuration(queue)}
-    )["sid"]
-    spare_workflow = api.created(
-        ws + "/Workflows", {"FriendlyName": "Spare", "Configuration": _configuration(queue)}
-    )["sid"]
-    worker = api.created(
-        ws + "/Workers",
-        {
-            "FriendlyName": "Alice",
-            "ActivitySid": activities["Available"],
-            "Attributes": json.dumps({"skills": ["support"], "tier": "gold"}),
-        },
-    )["sid"]
-    spare_worker = api.created(ws + "/Workers", {"FriendlyName": "Bob"})["sid"]
-    task = api.created(
-        ws + "/Tasks",
-        {"WorkflowSid": workflow, "Attributes": json.dumps({"type": "ticket"}), "Priority": "1"},
-    )["sid"]
-    (reservation,) = api.items(f"{ws}/Tasks/{task}/Reservations")
-    assert reservation["reservation_status"] == "pending"
-    assert reservation["worker_sid"] == worker
-    channels = api.items(f"{ws}/Workers/{worker}/Channels")
-    (worker_channel,) = [c for c in channels if c["task_channel_unique_name"] == "default"]
-    events = api.items(ws + "/Events", {"EventType": "reservation.created"})
-    return World(
-        workspace=workspace,
-        offline=activities["Offline"],
-        available=activities["Available"],
-        unavailable=activities["Unavailable"],
-        spare_activity=spare_activity,
-        channel=channel,
-        queue=queue,
-        spare_queue=spare_queue,
-        workflow=workflow,
-        spare_workflow=spare_workflow,
-        worker=worker,
-        spare_worker=spare_worker,
-        worker_channel=worker_channel["sid"],
-        task=task,
-        reservation=reservation["sid"],
-        event=events[0]["sid"],
-    )
+    return workflow_configuration(queue, expression).to_json()
 
 
 @pytest.fixture
 def world(api: Api) -> World:
-    return build_world(api)
+    return build_world(ApiMaker(api), "Contract")
 
 
 # -- one call per operation -----------------------------------------------------------------
