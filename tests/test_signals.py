@@ -89,9 +89,7 @@ def test_a_failing_receiver_does_not_change_the_answer(
     assert "receiver of taskrouter_flask.callback_handled failed" in caplog.text
 
 
-def test_a_slow_handler_is_logged_at_warning(
-    app: Flask, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_slow_handler_is_logged_at_warning(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
     client = TaskRouterTestClient(app)
     client.post_assignment(task_attributes={"slow": True})
     slow = [r for r in caplog.records if "slower than 0.05 s" in r.getMessage()]
