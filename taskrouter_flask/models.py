@@ -284,6 +284,12 @@ def freeze(value: Any) -> Any:
     ``frozenset``; tuples keep their type with frozen items; anything else is
     returned as it is. Iterative, so deeply nested JSON cannot exhaust the stack.
     """
+    kind = type(value)
+    if kind is dict or kind is list:  # what JSON and forms give: straight to a shell
+        shell = _shell(value)
+        assert shell is not None
+        _freeze_contents(shell)
+        return shell
     if isinstance(value, _FROZEN):
         return value
     if isinstance(value, Mapping):
@@ -334,26 +340,33 @@ def _frozen_item(item: Any, pending: list[FrozenDict[Any, Any] | FrozenList[Any]
 
 
 def _freeze_contents(container: FrozenDict[Any, Any] | FrozenList[Any]) -> None:
-    """Freeze, in place and without recursion, what a new frozen container holds."""
-    pending: list[FrozenDict[Any, Any] | FrozenList[Any]] = [container]
+    """Freeze, in place and without recursion, what a new frozen container holds.
+
+    Every callback freezes its attributes and its raw fields, so the checks
+    run in C where they can: a container of plain values only (the common
+    case) is recognised by the set of its items' types, and plain items are
+    skipped before any call.
+    """
     atoms = _ATOMS
+    pending: list[FrozenDict[Any, Any] | FrozenList[Any]] = [container]
     while pending:
         current = pending.pop()
         if isinstance(current, FrozenDict):
-            values = dict.values(current)
-            if all(type(item) in atoms for item in values):  # flat: the common case
+            if atoms.issuperset(map(type, dict.values(current))):
                 continue
             for key, item in dict.items(current):
-                frozen = _frozen_item(item, pending)
-                if frozen is not item:
-                    dict.__setitem__(current, key, frozen)
+                if type(item) not in atoms:
+                    frozen = _frozen_item(item, pending)
+                    if frozen is not item:
+                        dict.__setitem__(current, key, frozen)
         else:
-            if all(type(item) in atoms for item in current):
+            if atoms.issuperset(map(type, current)):
                 continue
             for index, item in enumerate(current):
-                frozen = _frozen_item(item, pending)
-                if frozen is not item:
-                    list.__setitem__(current, index, frozen)
+                if type(item) not in atoms:
+                    frozen = _frozen_item(item, pending)
+                    if frozen is not item:
+                        list.__setitem__(current, index, frozen)
 
 
 def _same_kind_of_tuple(value: tuple[Any, ...], items: list[Any]) -> tuple[Any, ...]:
@@ -381,6 +394,10 @@ _CONTAINER_FIELDS: dict[type, tuple[str, ...]] = {}
 _CONTAINER_HINTS = ("Mapping", "Sequence", "dict", "list", "set", "tuple", "Any")
 
 
+#: Exact types a field can hold as they are: plain values, and containers frozen already.
+_SETTLED = _ATOMS | {FrozenDict, FrozenList}
+
+
 def _freeze_fields(model: Any) -> None:
     """Freeze, in place, every field of a just-built model that holds a dict or a list."""
     kind = type(model)
@@ -393,7 +410,7 @@ def _freeze_fields(model: Any) -> None:
         )
     for name in names:
         value = getattr(model, name)
-        if type(value) not in _ATOMS:
+        if type(value) not in _SETTLED:
             frozen = freeze(value)
             if frozen is not value:
                 object.__setattr__(model, name, frozen)

@@ -2,9 +2,17 @@
 
 Callbacks arrive as flat form fields of strings in Twilio's CamelCase
 (``TaskAttributes`` holding JSON, ``TaskAge`` holding digits). Parsing happens
-here, once, with marshmallow, so that everything behind it works on typed
-values and every way a payload can be wrong becomes one :class:`PayloadError`
-that names the field, what was wrong and what was expected.
+here, once, so that everything behind it works on typed values and every way a
+payload can be wrong becomes one :class:`PayloadError` that names the field,
+what was wrong and what was expected.
+
+Each rule (a SID of a kind, an integer, a timestamp, a JSON object) is one
+function. The two webhook payloads are read by a small loop over a table of
+their fields that calls those functions directly: a callback is parsed on
+every request, and marshmallow's own machinery cost more than the rules
+themselves. :class:`AssignmentSchema` and :class:`EventSchema` are marshmallow
+schemas built from the same tables and rules, so both ways of loading agree;
+the REST resources are loaded by marshmallow schemas derived from the models.
 
 Fields Twilio adds later are kept in ``raw`` and never rejected. A field that
 the schema knows and that arrives more than once is refused: repeating it is
@@ -14,16 +22,17 @@ payload say one thing to the signature and another to the handler.
 
 from __future__ import annotations
 
+import binascii
 import dataclasses
 import json
 import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, NamedTuple, TypeVar, Union, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qsl
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
 
 from .errors import PayloadError
 from .models import (
@@ -66,23 +75,31 @@ _Payload = TypeVar("_Payload", Assignment, Event)
 _EPOCH_MS_THRESHOLD = 10**11  # larger epoch numbers are milliseconds, not seconds
 
 
+# -- form bodies ----------------------------------------------------------------------------
+
+
 def parse_form(body: bytes, *, max_fields: int = MAX_FORM_FIELDS) -> FormFields:
     """Decode an ``application/x-www-form-urlencoded`` body.
+
+    The result is what the standard library's ``parse_qsl`` (blank values
+    kept, invalid UTF-8 refused) gives, grouped by name.
 
     :param body: the raw body.
     :param max_fields: refuse bodies with more fields than this.
     :raises PayloadError: if the body is not UTF-8 form data or has too many fields.
     """
-    try:
-        text = body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=max_fields)
-    except UnicodeDecodeError as exc:
-        raise PayloadError(
-            f"body: expected UTF-8 form data, got an invalid byte at position {exc.start}"
-        ) from exc
-    except ValueError as exc:
-        raise PayloadError(f"body: expected at most {max_fields} form fields") from exc
-    form: FormFields = {}
+    if not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(exc) from exc
+    pairs = _split_form(body, max_fields)
+    if pairs is None:
+        pairs = _split_form_slowly(body, max_fields)
+    form: FormFields = dict(pairs)
+    if len(form) == len(pairs):
+        return form
+    form = {}  # some name came more than once: its values, in order, as a list
     for name, value in pairs:
         previous = form.get(name)
         if previous is None:
@@ -94,6 +111,72 @@ def parse_form(body: bytes, *, max_fields: int = MAX_FORM_FIELDS) -> FormFields:
     return form
 
 
+#: Percent escapes become quoted-printable ones (``%7B`` -> ``=7B``), which
+#: ``binascii.a2b_qp`` decodes in C; ``+`` becomes a space first, as in a form;
+#: the separators become control characters that the checks below account for.
+_FORM_TRANSLATION = bytes.maketrans(b"+%=&", b" =\x01\x00")
+
+
+def _split_form(body: bytes, max_fields: int) -> list[tuple[str, str]] | None:
+    """Split and percent-decode a form in a few passes of C, or None if the body needs the slow way.
+
+    ``urllib``'s decoding loops in Python over every escape, and attribute
+    JSON is mostly escapes. Here the whole body is decoded at once, which is
+    exact only when nothing is ambiguous: every ``%`` starts a valid escape
+    (checked by the decoded length, each escape taking three bytes to one),
+    no escape or byte makes a separator stand-in (``\\x00`` or ``\\x01``),
+    and there is no line break (quoted-printable drops one after an ``=``).
+    Any other body, and any invalid UTF-8 (whose error must name the same
+    position), goes to :func:`_split_form_slowly`.
+    """
+    if b"\x00" in body or b"\x01" in body or b"\r" in body or b"\n" in body:
+        return None
+    translated = body.translate(_FORM_TRANSLATION)
+    escapes = body.count(b"%")
+    if escapes:
+        if b"%00" in body or b"%01" in body:
+            return None
+        translated = binascii.a2b_qp(translated)
+        if len(translated) != len(body) - 2 * escapes:
+            return None
+    try:
+        text = translated.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    segments = text.split("\x00")
+    if body and len(segments) > max_fields:
+        raise _too_many_fields(max_fields)
+    pairs = []
+    for segment in segments:
+        if segment:
+            name, _, value = segment.partition("\x01")
+            if "\x01" in value:  # an '=' after the first stays in the value
+                value = value.replace("\x01", "=")
+            pairs.append((name, value))
+    return pairs
+
+
+def _split_form_slowly(body: bytes, max_fields: int) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=max_fields
+        )
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(exc) from exc
+    except ValueError as exc:
+        raise _too_many_fields(max_fields) from exc
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> PayloadError:
+    return PayloadError(
+        f"body: expected UTF-8 form data, got an invalid byte at position {exc.start}"
+    )
+
+
+def _too_many_fields(max_fields: int) -> PayloadError:
+    return PayloadError(f"body: expected at most {max_fields} form fields")
+
+
 def format_timestamp(moment: datetime) -> str:
     """``2014-05-14T10:50:02Z``: the API's date format, in UTC (a naive time is taken as UTC)."""
     utc = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
@@ -103,25 +186,61 @@ def format_timestamp(moment: datetime) -> str:
     )
 
 
+# -- JSON -----------------------------------------------------------------------------------
+
+
 def parse_json_body(body: bytes) -> dict[str, Any]:
     """Decode an ``application/json`` callback body, which must be one JSON object.
 
-    :raises PayloadError: if it is not JSON, nested too deeply, or not an object.
+    :raises PayloadError: if it is not JSON, nested too deeply, not an object,
+        or holds a lone surrogate (see :func:`_refuse_lone_surrogates`).
     """
     try:
-        return _decode_json_object(body)
+        decoded = _decode_json_object(body)
     except ValueError as exc:
         raise PayloadError(f"body: {exc}") from exc
+    # JSON can spell a surrogate only as a \u escape, as UTF-8 bytes ED A0..ED BF (decoded
+    # with 'surrogatepass'), or in UTF-16 or UTF-32 (whose ASCII characters hold zero bytes).
+    if b"\\u" in body or b"\xed" in body or b"\x00" in body:
+        _refuse_lone_surrogates(decoded)
+    return decoded
 
 
 def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+#: One decoder for every call: ``json.loads`` with an option builds a new one each time.
+_JSON_DECODER = json.JSONDecoder(parse_constant=_not_json)
+#: Its scanner (which typeshed does not describe), called directly by :func:`_json_loads`.
+_SCAN_JSON: Callable[[str, int], tuple[Any, int]] = getattr(_JSON_DECODER, "scan_once")  # noqa: B009
+
+
+def _json_loads(text: str | bytes) -> Any:
+    """``json.loads(text, parse_constant=_not_json)``, with the same errors, on a shared decoder."""
+    if type(text) is str and text[:1] == "{":
+        # Attributes, on every callback: the scanner alone, when it reads the whole text.
+        # Anything else (an error, text after the object) is read again the full way below,
+        # which gives json.loads's own result or error.
+        try:
+            decoded, end = _SCAN_JSON(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        else:
+            if end == len(text):
+                return decoded
+    if isinstance(text, str):
+        if text.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    else:
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    return _JSON_DECODER.decode(text)
+
+
 def _decode_json_object(text: str | bytes) -> dict[str, Any]:
     """Decode JSON that must be an object; any failure is a ValueError saying what was found."""
     try:
-        decoded = json.loads(text, parse_constant=_not_json)
+        decoded = _json_loads(text)
     except RecursionError as exc:
         raise ValueError("expected a JSON object, got JSON nested too deeply") from exc
     except ValueError as exc:
@@ -131,119 +250,469 @@ def _decode_json_object(text: str | bytes) -> dict[str, Any]:
     return decoded
 
 
-class _JsonObject(fields.Field[dict[str, Any]]):
-    """Attributes travel as a JSON string; a JSON body may already hold the object."""
-
-    default_error_messages = {"required": "required field is missing"}
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> dict[str, Any]:
-        if isinstance(value, dict):
-            return value
-        if not isinstance(value, str):
-            raise ValidationError(f"expected a JSON object as a string, got {type(value).__name__}")
-        try:
-            return _decode_json_object(value)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_JSON_TEXT = (str, dict, list)  # what can hold text in decoded JSON
 
 
-class _JsonObjectOrText(fields.Field[dict[str, Any] | str]):
-    """A document that is usually a JSON object; any other text is kept as it is."""
+def _refuse_lone_surrogates(fields: dict[str, Any]) -> None:
+    """Refuse text holding half of a UTF-16 surrogate pair, naming the field it is in.
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> dict[str, Any] | str:
-        if isinstance(value, dict):
-            return value
-        if not isinstance(value, str):
-            raise ValidationError(f"expected a document as a string, got {type(value).__name__}")
-        try:
-            return _decode_json_object(value)
-        except ValueError:
-            return value
-
-
-class _Timestamp(fields.Field[datetime]):
-    """Twilio sends epoch seconds; ISO 8601 and epoch milliseconds are accepted too."""
-
-    default_error_messages = {"required": "required field is missing"}
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> datetime:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValidationError("expected epoch seconds or an ISO 8601 date-time")
-        try:
-            number = float(value)
-        except (ValueError, OverflowError):
-            number = None
-        try:
-            if number is not None:
-                if number >= _EPOCH_MS_THRESHOLD:
-                    number /= 1000
-                return datetime.fromtimestamp(number, tz=UTC)
-            parsed = datetime.fromisoformat(str(value))
-        except (ValueError, OverflowError, OSError) as exc:
-            raise ValidationError(
-                f"expected epoch seconds or an ISO 8601 date-time, got {str(value)[:40]!r}"
-            ) from exc
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-class _Sid(fields.Field[str]):
-    """A SID of one kind: two capital letters and 32 hex digits.
-
-    A field of its own rather than a ``String`` with a ``Regexp`` validator:
-    a dozen SIDs are checked on every callback, and this is half the cost.
+    JSON lets ``"\\ud800"`` be escaped on its own, and Python decodes it into a
+    string that cannot be encoded again: left in, it fails later, in a log, a
+    store or a response, as a 500. Here it is the sender's 400.
     """
-
-    default_error_messages = {"required": "required field is missing"}
-
-    def __init__(self, prefix: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.pattern = re.compile(prefix + "[0-9a-fA-F]{32}")
-        self.problem = f"expected a {prefix} SID: '{prefix}' followed by 32 hex digits"
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> str:
-        if isinstance(value, str) and self.pattern.fullmatch(value):
-            return value
-        raise ValidationError(self.problem)
+    for key, value in fields.items():
+        found = _SURROGATE.search(key)
+        if found is not None:
+            name = key.encode("utf-8", "backslashreplace").decode("utf-8")
+            raise PayloadError(
+                _surrogate_problem(name, found.group(), "the field's name"), field=name
+            )
+        if not isinstance(value, _JSON_TEXT):
+            continue
+        where = _lone_surrogate_in(value)
+        if where is not None:
+            raise PayloadError(_surrogate_problem(key, *where), field=key)
 
 
-def _sid(prefix: str, *, required: bool = False, data_key: str) -> _Sid:
-    return _Sid(prefix, required=required, data_key=data_key)
+def _surrogate_problem(field: str, surrogate: str, where: str) -> str:
+    return (
+        f"{field}: expected text of Unicode characters, got a lone surrogate"
+        f" \\u{ord(surrogate):04x} (half of a UTF-16 pair, which encodes no character) in {where}"
+    )
 
+
+def _lone_surrogate_in(value: str | dict[str, Any] | list[Any]) -> tuple[str, str] | None:
+    """The first lone surrogate in a decoded JSON value and where it is, or None."""
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        return None if found is None else (found.group(), "its value")
+    pending: list[Any] = [value]  # iterative: the decoder allows deeper nesting than the stack
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found is not None:
+                return found.group(), "a string inside its value"
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                found = _SURROGATE.search(key)
+                if found is not None:
+                    return found.group(), "a key inside its value"
+                pending.append(inner)
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
+
+
+# -- the rules of the webhook fields --------------------------------------------------------
+#
+# Each takes a value as received (a string from a form, any JSON value from a JSON body)
+# and returns it parsed, or raises marshmallow's ValidationError with what was expected.
+# The webhook loaders below call them directly, and the marshmallow fields wrap them.
 
 _MISSING = "required field is missing"
+_NULL = str(fields.Field.default_error_messages["null"])
+_NOT_UTF8 = str(fields.String.default_error_messages["invalid_utf8"])
+_TOO_LARGE = str(fields.Number.default_error_messages["too_large"])
+_TRUTHY: set[Any] = fields.Boolean.truthy
+_FALSY: set[Any] = fields.Boolean.falsy
 
 
-def _text(
-    data_key: str, *, required: bool = False, validator: validate.Validator | None = None
-) -> fields.String:
-    return fields.String(
-        required=required,
-        data_key=data_key,
-        validate=validator,
-        error_messages={"required": _MISSING, "invalid": "expected a string"},
+def _sid_rule(prefix: str) -> Callable[[Any], str]:
+    """A SID of one kind: two capital letters and 32 hex digits."""
+    match = re.compile(prefix + "[0-9a-fA-F]{32}").fullmatch
+    problem = f"expected a {prefix} SID: '{prefix}' followed by 32 hex digits"
+
+    def sid(value: Any) -> str:
+        if isinstance(value, str) and match(value):
+            return value
+        raise ValidationError(problem)
+
+    return sid
+
+
+def _text(value: Any) -> str:
+    """Text, as a form gives it; bytes (only a Python caller passes them) must be UTF-8."""
+    if type(value) is str:
+        return value
+    if not isinstance(value, str | bytes):
+        raise ValidationError("expected a string")
+    try:
+        return str(value.decode("utf-8") if isinstance(value, bytes) else value)
+    except UnicodeDecodeError as exc:
+        raise ValidationError(_NOT_UTF8) from exc
+
+
+def _integer(value: Any) -> int:
+    """Anything ``int()`` takes but a boolean: digits from a form, a number from JSON."""
+    if value is True or value is False:
+        raise ValidationError("expected an integer")
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("expected an integer") from exc
+    except OverflowError as exc:
+        raise ValidationError(_TOO_LARGE) from exc
+
+
+def _boolean(value: Any) -> bool:
+    """``true``/``false`` and the other spellings marshmallow's Boolean takes."""
+    try:
+        if value in _TRUTHY:
+            return True
+        if value in _FALSY:
+            return False
+    except TypeError as exc:  # unhashable
+        raise ValidationError("expected 'true' or 'false'") from exc
+    raise ValidationError("expected 'true' or 'false'")
+
+
+_EVENT_TYPE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def _event_type(value: Any) -> str:
+    """An event type such as ``task.created``: letters, digits, ``_``, ``.`` and ``-``."""
+    text = _text(value)
+    if _EVENT_TYPE.match(text) is None:
+        raise ValidationError("expected an event type such as 'task.created'")
+    return text
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    """Attributes travel as a JSON string; a JSON body may already hold the object."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        raise ValidationError(f"expected a JSON object as a string, got {type(value).__name__}")
+    try:
+        return _decode_json_object(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def _json_object_or_text(value: Any) -> dict[str, Any] | str:
+    """A document that is usually a JSON object; any other text is kept as it is."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        raise ValidationError(f"expected a document as a string, got {type(value).__name__}")
+    try:
+        return _decode_json_object(value)
+    except ValueError:
+        return value
+
+
+def _timestamp(value: Any) -> datetime:
+    """Twilio sends epoch seconds; ISO 8601 and epoch milliseconds are accepted too."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValidationError("expected epoch seconds or an ISO 8601 date-time")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        number = None
+    try:
+        if number is not None:
+            if number >= _EPOCH_MS_THRESHOLD:
+                number /= 1000
+            return datetime.fromtimestamp(number, tz=UTC)
+        parsed = datetime.fromisoformat(str(value))
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ValidationError(
+            f"expected epoch seconds or an ISO 8601 date-time, got {_shown(value)}"
+        ) from exc
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _shown(value: str | int | float) -> str:
+    """The start of a value, quoted, for a message; never an error of its own.
+
+    ``str()`` of an integer of more than 4,300 digits raises ValueError, which a
+    rule must not let out: the loaders turn only ValidationError into a 400.
+    """
+    try:
+        return repr(str(value)[:40])
+    except ValueError:
+        return "an integer too long to show"
+
+
+# -- the webhook payloads -------------------------------------------------------------------
+
+
+class _Wire(NamedTuple):
+    """One field of a webhook payload: its wire name, its name in the loaded data, its rule."""
+
+    wire: str
+    name: str
+    rule: Callable[[Any], Any]
+    required: bool = False
+
+
+_ASSIGNMENT_FIELDS: tuple[_Wire, ...] = (
+    _Wire("AccountSid", "account_sid", _sid_rule("AC"), required=True),
+    _Wire("WorkspaceSid", "workspace_sid", _sid_rule("WS"), required=True),
+    _Wire("WorkflowSid", "workflow_sid", _sid_rule("WW"), required=True),
+    _Wire("TaskQueueSid", "task_queue_sid", _sid_rule("WQ"), required=True),
+    _Wire("ReservationSid", "reservation_sid", _sid_rule("WR"), required=True),
+    _Wire("TaskSid", "task_sid", _sid_rule("WT"), required=True),
+    _Wire("TaskAttributes", "task_attributes", _json_object, required=True),
+    _Wire("TaskAge", "task_age", _integer, required=True),
+    _Wire("TaskPriority", "task_priority", _integer, required=True),
+    _Wire("TaskChannelSid", "task_channel_sid", _sid_rule("TC")),
+    _Wire("TaskChannelUniqueName", "task_channel_unique_name", _text),
+    _Wire("WorkerSid", "worker_sid", _sid_rule("WK"), required=True),
+    _Wire("WorkerAttributes", "worker_attributes", _json_object, required=True),
+    _Wire("Timestamp", "timestamp", _timestamp),
+)
+
+_EVENT_FIELDS: tuple[_Wire, ...] = (
+    _Wire("EventType", "type", _event_type, required=True),
+    _Wire("Timestamp", "timestamp", _timestamp, required=True),
+    _Wire("AccountSid", "account_sid", _sid_rule("AC"), required=True),
+    _Wire("WorkspaceSid", "workspace_sid", _sid_rule("WS"), required=True),
+    _Wire("Sid", "sid", _sid_rule("EV")),
+    _Wire("EventDescription", "description", _text),
+    _Wire("ResourceType", "resource_type", _text),
+    _Wire("ResourceSid", "resource_sid", _text),
+    _Wire("WorkspaceName", "workspace_name", _text),
+    _Wire("TaskSid", "task_sid", _sid_rule("WT")),
+    _Wire("TaskAttributes", "task_attributes", _json_object),
+    _Wire("TaskAge", "task_age", _integer),
+    _Wire("TaskPriority", "task_priority", _integer),
+    _Wire("TaskAssignmentStatus", "task_assignment_status", _text),
+    _Wire("TaskCanceledReason", "task_canceled_reason", _text),
+    _Wire("TaskCompletedReason", "task_completed_reason", _text),
+    _Wire("TaskChannelSid", "task_channel_sid", _sid_rule("TC")),
+    _Wire("TaskChannelUniqueName", "task_channel_unique_name", _text),
+    _Wire("WorkerSid", "worker_sid", _sid_rule("WK")),
+    _Wire("WorkerAttributes", "worker_attributes", _json_object),
+    _Wire("WorkerName", "worker_name", _text),
+    _Wire("WorkerActivitySid", "worker_activity_sid", _sid_rule("WA")),
+    _Wire("WorkerActivityName", "worker_activity_name", _text),
+    _Wire("WorkerVersion", "worker_version", _integer),
+    _Wire("WorkerPreviousActivitySid", "worker_previous_activity_sid", _sid_rule("WA")),
+    _Wire("WorkerTimeInPreviousActivityMs", "worker_time_in_previous_activity_ms", _integer),
+    _Wire("WorkerChannelAvailable", "worker_channel_available", _boolean),
+    _Wire("WorkerChannelAvailableCapacity", "worker_channel_available_capacity", _integer),
+    _Wire("WorkerChannelPreviousCapacity", "worker_channel_previous_capacity", _integer),
+    _Wire("WorkerChannelTaskCount", "worker_channel_task_count", _integer),
+    _Wire("ActivitySid", "activity_sid", _sid_rule("WA")),
+    _Wire("ActivityName", "activity_name", _text),
+    _Wire("ActivityAvailable", "activity_available", _boolean),
+    _Wire("ReservationSid", "reservation_sid", _sid_rule("WR")),
+    _Wire("TaskQueueSid", "task_queue_sid", _sid_rule("WQ")),
+    _Wire("TaskQueueName", "task_queue_name", _text),
+    _Wire("TaskQueueTargetExpression", "task_queue_target_expression", _text),
+    _Wire("WorkflowSid", "workflow_sid", _sid_rule("WW")),
+    _Wire("WorkflowName", "workflow_name", _text),
+)
+
+
+def _build_assignment(data: dict[str, Any]) -> Assignment:
+    return Assignment(
+        account_sid=data["account_sid"],
+        workspace_sid=data["workspace_sid"],
+        workflow_sid=data["workflow_sid"],
+        task_queue_sid=data["task_queue_sid"],
+        reservation_sid=data["reservation_sid"],
+        task=Task(
+            sid=data["task_sid"],
+            attributes=data["task_attributes"],
+            age=data["task_age"],
+            priority=data["task_priority"],
+            channel_sid=data.get("task_channel_sid"),
+            channel_unique_name=data.get("task_channel_unique_name"),
+        ),
+        worker=Worker(sid=data["worker_sid"], attributes=data["worker_attributes"]),
+        timestamp=data.get("timestamp"),
     )
 
 
-def _int(data_key: str, *, required: bool = False) -> fields.Integer:
-    return fields.Integer(
-        required=required,
-        data_key=data_key,
-        error_messages={"required": _MISSING, "invalid": "expected an integer"},
+_CHANNEL_FIELDS = (
+    "worker_channel_available",
+    "worker_channel_available_capacity",
+    "worker_channel_previous_capacity",
+    "worker_channel_task_count",
+)
+
+
+def _build_event(data: dict[str, Any]) -> Event:
+    get = data.get
+    task_sid = get("task_sid")
+    worker_sid = get("worker_sid")
+    activity_sid = get("activity_sid")
+    return Event(
+        type=data["type"],
+        timestamp=data["timestamp"],
+        account_sid=data["account_sid"],
+        workspace_sid=data["workspace_sid"],
+        sid=get("sid"),
+        description=get("description"),
+        resource_type=get("resource_type"),
+        resource_sid=get("resource_sid"),
+        workspace_name=get("workspace_name"),
+        task=None
+        if task_sid is None
+        else Task(
+            sid=task_sid,
+            attributes=get("task_attributes") or {},
+            age=get("task_age"),
+            priority=get("task_priority"),
+            assignment_status=get("task_assignment_status"),
+            canceled_reason=get("task_canceled_reason"),
+            completed_reason=get("task_completed_reason"),
+            channel_sid=get("task_channel_sid"),
+            channel_unique_name=get("task_channel_unique_name"),
+        ),
+        worker=None
+        if worker_sid is None
+        else Worker(
+            sid=worker_sid,
+            attributes=get("worker_attributes") or {},
+            friendly_name=get("worker_name"),
+            activity_sid=get("worker_activity_sid"),
+            activity_name=get("worker_activity_name"),
+            version=get("worker_version"),
+            previous_activity_sid=get("worker_previous_activity_sid"),
+            time_in_previous_activity_ms=get("worker_time_in_previous_activity_ms"),
+        ),
+        activity=None
+        if activity_sid is None
+        else Activity(
+            sid=activity_sid,
+            friendly_name=get("activity_name"),
+            available=get("activity_available"),
+        ),
+        worker_channel=None
+        if not any(name in data for name in _CHANNEL_FIELDS)
+        else WorkerChannel(
+            task_channel_sid=get("task_channel_sid"),
+            task_channel_unique_name=get("task_channel_unique_name"),
+            available=get("worker_channel_available"),
+            available_capacity=get("worker_channel_available_capacity"),
+            previous_capacity=get("worker_channel_previous_capacity"),
+            task_count=get("worker_channel_task_count"),
+        ),
+        reservation_sid=get("reservation_sid"),
+        task_queue_sid=get("task_queue_sid"),
+        task_queue_name=get("task_queue_name"),
+        task_queue_target_expression=get("task_queue_target_expression"),
+        workflow_sid=get("workflow_sid"),
+        workflow_name=get("workflow_name"),
     )
 
 
-def _bool(data_key: str) -> fields.Boolean:
-    return fields.Boolean(
-        data_key=data_key, error_messages={"invalid": "expected 'true' or 'false'"}
-    )
+def load_assignment(payload: Mapping[str, Any]) -> Assignment:
+    """Build an :class:`Assignment` from callback fields (form or JSON).
+
+    :param payload: field name to value; see :func:`parse_form`.
+    :raises PayloadError: naming the first field that is missing or malformed.
+    """
+    return _with_raw(_build_assignment(_read_fields(_ASSIGNMENT_FIELDS, payload)), payload)
+
+
+def load_event(payload: Mapping[str, Any]) -> Event:
+    """Build an :class:`Event` from callback fields (form or JSON).
+
+    :param payload: field name to value; see :func:`parse_form`.
+    :raises PayloadError: naming the first field that is missing or malformed.
+    """
+    return _with_raw(_build_event(_read_fields(_EVENT_FIELDS, payload)), payload)
+
+
+_ABSENT: Any = object()
+
+
+def _read_fields(table: tuple[_Wire, ...], payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply each field's rule; every problem found goes into one PayloadError.
+
+    The fields are read in the table's order, and the message names every
+    field at fault, the first one as ``field``: the way marshmallow reported
+    them, which callers and logs already know. A known field sent more than
+    once is refused at once, whatever else is wrong with the payload; the
+    rules raise nothing but ValidationError, so none of them can get ahead
+    of it.
+    """
+    if not isinstance(payload, Mapping):
+        raise PayloadError(f"body: expected an object of fields, got {type(payload).__name__}")
+    get = payload.get
+    data: dict[str, Any] = {}
+    problems: list[tuple[str, list[Any]]] = []
+    for wire, name, rule, required in table:
+        value = get(wire, _ABSENT)
+        if type(value) is not str:  # a string is by far the usual: none of these
+            if value is _ABSENT:
+                if required:
+                    problems.append((wire, [_MISSING]))
+                continue
+            if value is None:
+                problems.append((wire, [_NULL]))
+                continue
+            if isinstance(value, list):
+                raise _repeated(wire, value)
+        try:
+            data[name] = rule(value)
+        except ValidationError as exc:
+            messages = exc.messages
+            problems.append((wire, messages if isinstance(messages, list) else [messages]))
+    if problems:
+        raise _problems_error(problems)
+    return data
+
+
+def _with_raw(value: _Payload, payload: Mapping[str, Any]) -> _Payload:
+    # Frozen dataclass: set the one field that must hold the payload as received (frozen
+    # all the way down, like every other field).
+    object.__setattr__(value, "raw", freeze(payload))
+    return value
+
+
+def _repeated(wire: str, values: list[Any]) -> PayloadError:
+    return PayloadError(f"{wire}: expected one value, got {len(values)} values", field=wire)
+
+
+def _problems_error(problems: Sequence[tuple[str, Any]]) -> PayloadError:
+    """One error for every field at fault, named by the first."""
+    text = []
+    for wire, detail in problems:
+        said = "; ".join(str(m) for m in detail) if isinstance(detail, list) else str(detail)
+        text.append(f"{wire}: {said}")
+    return PayloadError("; ".join(text), field=str(problems[0][0]))
+
+
+def _payload_error(exc: ValidationError) -> PayloadError:
+    messages = exc.messages
+    if isinstance(messages, dict) and messages:
+        return _problems_error(list(messages.items()))
+    return PayloadError(f"body: {messages}")
+
+
+# -- the same payloads as marshmallow schemas -----------------------------------------------
+
+
+class _RuleField(fields.Field[Any]):
+    """A marshmallow field whose whole parsing is one of the rules above."""
+
+    def __init__(self, rule: Callable[[Any], Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rule = rule
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Any:
+        return self.rule(value)
+
+
+def _schema_fields(table: tuple[_Wire, ...]) -> dict[str, fields.Field[Any]]:
+    return {
+        item.name: _RuleField(
+            item.rule,
+            required=item.required,
+            data_key=item.wire,
+            error_messages={"required": _MISSING},
+        )
+        for item in table
+    }
 
 
 class _PayloadSchema(Schema):
@@ -254,228 +723,53 @@ class _PayloadSchema(Schema):
 
 
 class AssignmentSchema(_PayloadSchema):
-    """The fields of an assignment callback."""
+    """The fields of an assignment callback, as a marshmallow schema.
 
-    account_sid = _sid("AC", required=True, data_key="AccountSid")
-    workspace_sid = _sid("WS", required=True, data_key="WorkspaceSid")
-    workflow_sid = _sid("WW", required=True, data_key="WorkflowSid")
-    task_queue_sid = _sid("WQ", required=True, data_key="TaskQueueSid")
-    reservation_sid = _sid("WR", required=True, data_key="ReservationSid")
-    task_sid = _sid("WT", required=True, data_key="TaskSid")
-    task_attributes = _JsonObject(required=True, data_key="TaskAttributes")
-    task_age = _int("TaskAge", required=True)
-    task_priority = _int("TaskPriority", required=True)
-    task_channel_sid = _sid("TC", data_key="TaskChannelSid")
-    task_channel_unique_name = _text("TaskChannelUniqueName")
-    worker_sid = _sid("WK", required=True, data_key="WorkerSid")
-    worker_attributes = _JsonObject(required=True, data_key="WorkerAttributes")
-    timestamp = _Timestamp(data_key="Timestamp")
+    :func:`load_assignment` reads the same fields with the same rules without
+    marshmallow; this schema is for code that composes marshmallow schemas.
+    ``load`` gives an :class:`Assignment` without ``raw``.
+    """
+
+    class Meta(_PayloadSchema.Meta):
+        include = _schema_fields(_ASSIGNMENT_FIELDS)
 
     @post_load
     def _build(self, data: dict[str, Any], **kwargs: Any) -> Assignment:
-        return Assignment(
-            account_sid=data["account_sid"],
-            workspace_sid=data["workspace_sid"],
-            workflow_sid=data["workflow_sid"],
-            task_queue_sid=data["task_queue_sid"],
-            reservation_sid=data["reservation_sid"],
-            task=Task(
-                sid=data["task_sid"],
-                attributes=data["task_attributes"],
-                age=data["task_age"],
-                priority=data["task_priority"],
-                channel_sid=data.get("task_channel_sid"),
-                channel_unique_name=data.get("task_channel_unique_name"),
-            ),
-            worker=Worker(sid=data["worker_sid"], attributes=data["worker_attributes"]),
-            timestamp=data.get("timestamp"),
-        )
+        return _build_assignment(data)
 
 
 class EventSchema(_PayloadSchema):
-    """The fields of an event callback; most depend on the event type."""
+    """The fields of an event callback (most depend on the event type), as a marshmallow schema.
 
-    type = _text(
-        "EventType",
-        required=True,
-        validator=validate.Regexp(
-            re.compile(r"^[A-Za-z0-9_.-]{1,100}$"),
-            error="expected an event type such as 'task.created'",
-        ),
-    )
-    timestamp = _Timestamp(required=True, data_key="Timestamp")
-    account_sid = _sid("AC", required=True, data_key="AccountSid")
-    workspace_sid = _sid("WS", required=True, data_key="WorkspaceSid")
-    sid = _sid("EV", data_key="Sid")
-    description = _text("EventDescription")
-    resource_type = _text("ResourceType")
-    resource_sid = _text("ResourceSid")
-    workspace_name = _text("WorkspaceName")
-    task_sid = _sid("WT", data_key="TaskSid")
-    task_attributes = _JsonObject(data_key="TaskAttributes")
-    task_age = _int("TaskAge")
-    task_priority = _int("TaskPriority")
-    task_assignment_status = _text("TaskAssignmentStatus")
-    task_canceled_reason = _text("TaskCanceledReason")
-    task_completed_reason = _text("TaskCompletedReason")
-    task_channel_sid = _sid("TC", data_key="TaskChannelSid")
-    task_channel_unique_name = _text("TaskChannelUniqueName")
-    worker_sid = _sid("WK", data_key="WorkerSid")
-    worker_attributes = _JsonObject(data_key="WorkerAttributes")
-    worker_name = _text("WorkerName")
-    worker_activity_sid = _sid("WA", data_key="WorkerActivitySid")
-    worker_activity_name = _text("WorkerActivityName")
-    worker_version = _int("WorkerVersion")
-    worker_previous_activity_sid = _sid("WA", data_key="WorkerPreviousActivitySid")
-    worker_time_in_previous_activity_ms = _int("WorkerTimeInPreviousActivityMs")
-    worker_channel_available = _bool("WorkerChannelAvailable")
-    worker_channel_available_capacity = _int("WorkerChannelAvailableCapacity")
-    worker_channel_previous_capacity = _int("WorkerChannelPreviousCapacity")
-    worker_channel_task_count = _int("WorkerChannelTaskCount")
-    activity_sid = _sid("WA", data_key="ActivitySid")
-    activity_name = _text("ActivityName")
-    activity_available = _bool("ActivityAvailable")
-    reservation_sid = _sid("WR", data_key="ReservationSid")
-    task_queue_sid = _sid("WQ", data_key="TaskQueueSid")
-    task_queue_name = _text("TaskQueueName")
-    task_queue_target_expression = _text("TaskQueueTargetExpression")
-    workflow_sid = _sid("WW", data_key="WorkflowSid")
-    workflow_name = _text("WorkflowName")
+    :func:`load_event` reads the same fields with the same rules without
+    marshmallow. ``load`` gives an :class:`Event` without ``raw``.
+    """
+
+    class Meta(_PayloadSchema.Meta):
+        include = _schema_fields(_EVENT_FIELDS)
 
     @post_load
     def _build(self, data: dict[str, Any], **kwargs: Any) -> Event:
-        get = data.get
-        task_sid = get("task_sid")
-        worker_sid = get("worker_sid")
-        activity_sid = get("activity_sid")
-        channel_fields = (
-            "worker_channel_available",
-            "worker_channel_available_capacity",
-            "worker_channel_previous_capacity",
-            "worker_channel_task_count",
-        )
-        return Event(
-            type=data["type"],
-            timestamp=data["timestamp"],
-            account_sid=data["account_sid"],
-            workspace_sid=data["workspace_sid"],
-            sid=get("sid"),
-            description=get("description"),
-            resource_type=get("resource_type"),
-            resource_sid=get("resource_sid"),
-            workspace_name=get("workspace_name"),
-            task=None
-            if task_sid is None
-            else Task(
-                sid=task_sid,
-                attributes=get("task_attributes") or {},
-                age=get("task_age"),
-                priority=get("task_priority"),
-                assignment_status=get("task_assignment_status"),
-                canceled_reason=get("task_canceled_reason"),
-                completed_reason=get("task_completed_reason"),
-                channel_sid=get("task_channel_sid"),
-                channel_unique_name=get("task_channel_unique_name"),
-            ),
-            worker=None
-            if worker_sid is None
-            else Worker(
-                sid=worker_sid,
-                attributes=get("worker_attributes") or {},
-                friendly_name=get("worker_name"),
-                activity_sid=get("worker_activity_sid"),
-                activity_name=get("worker_activity_name"),
-                version=get("worker_version"),
-                previous_activity_sid=get("worker_previous_activity_sid"),
-                time_in_previous_activity_ms=get("worker_time_in_previous_activity_ms"),
-            ),
-            activity=None
-            if activity_sid is None
-            else Activity(
-                sid=activity_sid,
-                friendly_name=get("activity_name"),
-                available=get("activity_available"),
-            ),
-            worker_channel=None
-            if not any(name in data for name in channel_fields)
-            else WorkerChannel(
-                task_channel_sid=get("task_channel_sid"),
-                task_channel_unique_name=get("task_channel_unique_name"),
-                available=get("worker_channel_available"),
-                available_capacity=get("worker_channel_available_capacity"),
-                previous_capacity=get("worker_channel_previous_capacity"),
-                task_count=get("worker_channel_task_count"),
-            ),
-            reservation_sid=get("reservation_sid"),
-            task_queue_sid=get("task_queue_sid"),
-            task_queue_name=get("task_queue_name"),
-            task_queue_target_expression=get("task_queue_target_expression"),
-            workflow_sid=get("workflow_sid"),
-            workflow_name=get("workflow_name"),
-        )
+        return _build_event(data)
 
 
-_ASSIGNMENT_SCHEMA = AssignmentSchema()
-_EVENT_SCHEMA = EventSchema()
+class _JsonObject(_RuleField):
+    default_error_messages = {"required": _MISSING}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(_json_object, **kwargs)
 
 
-def load_assignment(payload: Mapping[str, Any]) -> Assignment:
-    """Build an :class:`Assignment` from callback fields (form or JSON).
-
-    :param payload: field name to value; see :func:`parse_form`.
-    :raises PayloadError: naming the first field that is missing or malformed.
-    """
-    return _load(_ASSIGNMENT_SCHEMA, payload, Assignment)
+class _JsonObjectOrText(_RuleField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(_json_object_or_text, **kwargs)
 
 
-def load_event(payload: Mapping[str, Any]) -> Event:
-    """Build an :class:`Event` from callback fields (form or JSON).
+class _Timestamp(_RuleField):
+    default_error_messages = {"required": _MISSING}
 
-    :param payload: field name to value; see :func:`parse_form`.
-    :raises PayloadError: naming the first field that is missing or malformed.
-    """
-    return _load(_EVENT_SCHEMA, payload, Event)
-
-
-def _load(schema: Schema, payload: Mapping[str, Any], kind: type[_Payload]) -> _Payload:
-    if not isinstance(payload, Mapping):
-        raise PayloadError(f"body: expected an object of fields, got {type(payload).__name__}")
-    _refuse_repeated_known_fields(schema, payload)
-    try:
-        loaded = schema.load(payload)
-    except ValidationError as exc:
-        raise _payload_error(exc) from exc
-    assert isinstance(loaded, kind)
-    return _with_raw(loaded, payload)
-
-
-def _with_raw(value: _Payload, payload: Mapping[str, Any]) -> _Payload:
-    # Frozen dataclass: set the one field that must hold the payload as received (frozen
-    # all the way down, like every other field).
-    object.__setattr__(value, "raw", freeze(payload))
-    return value
-
-
-def _refuse_repeated_known_fields(schema: Schema, payload: Mapping[str, Any]) -> None:
-    if not any(isinstance(value, list) for value in payload.values()):
-        return
-    for name in schema.load_fields:
-        wire = schema.load_fields[name].data_key or name
-        value = payload.get(wire)
-        if isinstance(value, list):
-            raise PayloadError(f"{wire}: expected one value, got {len(value)} values", field=wire)
-
-
-def _payload_error(exc: ValidationError) -> PayloadError:
-    messages = exc.messages
-    if isinstance(messages, dict) and messages:
-        problems = []
-        for wire, detail in messages.items():
-            text = "; ".join(str(m) for m in detail) if isinstance(detail, list) else str(detail)
-            problems.append(f"{wire}: {text}")
-        first = next(iter(messages))
-        return PayloadError("; ".join(problems), field=str(first))
-    return PayloadError(f"body: {messages}")
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(_timestamp, **kwargs)
 
 
 # -- REST resources -------------------------------------------------------------------------

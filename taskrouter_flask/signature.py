@@ -43,6 +43,9 @@ SIGNATURE_HEADER = "X-Twilio-Signature"
 
 _DEFAULT_PORTS = {"https": "443", "http": "80"}
 
+#: What a JSON body's raw bytes may come as (a tuple: ``bytes | ...`` is rebuilt at each call).
+_RAW_BODY = (bytes, bytearray, memoryview)
+
 
 class _MultiValued(Protocol):
     """A mapping that can give every value of a repeated field (werkzeug's MultiDict)."""
@@ -108,16 +111,23 @@ def validate_signature(
     expected = _signature_bytes(signature)
     if expected is None:
         return False
-    if isinstance(params, bytes | bytearray | memoryview) and not _body_hash_matches(
-        url, bytes(params)
-    ):
+    if isinstance(params, _RAW_BODY) and not _body_hash_matches(url, bytes(params)):
         return False
     content = _content_bytes(params)
-    for candidate in signature_url_variants(url):
-        message = candidate.encode() + content
-        for key in keys:
-            if hmac.compare_digest(base64.b64encode(hmac.digest(key, message, "sha1")), expected):
-                return True
+    # The URL as received is what Twilio signed nearly always: its other spellings are
+    # only worked out when it fails.
+    if _signs(_strip_userinfo(url), content, keys, expected):
+        return True
+    return any(
+        _signs(candidate, content, keys, expected) for candidate in signature_url_variants(url)[1:]
+    )
+
+
+def _signs(url: str, content: bytes, keys: list[bytes], expected: bytes) -> bool:
+    message = url.encode() + content
+    for key in keys:
+        if hmac.compare_digest(base64.b64encode(hmac.digest(key, message, "sha1")), expected):
+            return True
     return False
 
 
@@ -160,8 +170,15 @@ def _signature_bytes(signature: str | None) -> bytes | None:
 
 def _content_bytes(params: SignedContent) -> bytes:
     """Return the part of the signed string that follows the URL."""
-    if params is None or isinstance(params, bytes | bytearray | memoryview):
+    if params is None or isinstance(params, _RAW_BODY):
         return b""
+    if type(params) is dict:
+        # A parsed form (see schemas.parse_form): each name once, sorted with its value. A
+        # repeated field's list of values fails the concatenation and goes the general way.
+        try:
+            return "".join([name + value for name, value in sorted(params.items())]).encode()
+        except TypeError:
+            pass
     getlist = getattr(params, "getlist", None)
     pieces: list[str] = []
     for name in sorted(params.keys()):
@@ -208,6 +225,8 @@ def _split_port(authority: str) -> tuple[str, str | None]:
 
 
 def _strip_userinfo(url: str) -> str:
+    if "@" not in url:
+        return url
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url

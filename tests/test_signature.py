@@ -687,3 +687,68 @@ def test_names_sort_case_sensitively_uppercase_first() -> None:
     url = "https://example.com/cb"
     expected = hmac.new(b"tok", b"https://example.com/cbA4B2_5a3b1", hashlib.sha1).digest()
     assert compute_signature(url, params, "tok") == base64.b64encode(expected).decode()
+
+
+# --------------------------------------------------------------------------- parsed forms
+
+# What schemas.parse_form gives: a dict whose values are strings, or lists for the names
+# sent more than once. The usual case, all strings, is joined in one go; a list falls back.
+parsed_forms = st.dictionaries(
+    names, st.one_of(values, st.lists(values, min_size=1, max_size=3)), max_size=6
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(url=urls(), params=parsed_forms, token=tokens, data=st.data())
+def test_a_parsed_form_signs_as_its_fields(
+    url: Url, params: dict[str, str | list[str]], token: str, data: st.DataObject
+) -> None:
+    pairs = [
+        (name, value)
+        for name, items in params.items()
+        for value in ([items] if isinstance(items, str) else items)
+    ]
+    text = url.render()
+    expected = oracle_signature(text, pairs, token)
+    assert compute_signature(text, params, token) == expected
+    assert validate_signature(text, params, expected, token)
+    assert compute_signature(text, MultiDict(data.draw(st.permutations(pairs))), token) == expected
+
+
+def test_a_parsed_form_with_a_repeated_field_signs_like_a_multidict() -> None:
+    params: dict[str, str | list[str]] = {
+        "Sid": "CA123",
+        "SidAccount": "AC123",
+        "Digits": ["5678", "1234", "1234"],
+    }
+    assert compute_signature(PY_URL, params, TOKEN) == SIG_MULTI
+    assert validate_signature(PY_URL, params, SIG_MULTI, TOKEN)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/a@b/cb",
+        "https://example.com/cb?email=a@b.example",
+        "https://example.com/cb#x@y",
+        "https://user@example.com@evil.example/cb",
+    ],
+)
+def test_an_at_sign_outside_the_authority_stays_in_the_signed_url(url: str) -> None:
+    authority_end = min(
+        (i for i in (url.find(c, len("https://")) for c in "/?#") if i != -1), default=len(url)
+    )
+    at = url.rfind("@", 0, authority_end)
+    signed = url if at == -1 else "https://" + url[at + 1 :]
+    expected = oracle_signature(signed, PY_PARAMS.items(), TOKEN)
+    assert compute_signature(url, PY_PARAMS, TOKEN) == expected
+    assert validate_signature(url, PY_PARAMS, expected, TOKEN)
+
+
+@pytest.mark.parametrize(("signed", "received"), [(PY_URL_443, PY_URL), (PY_URL, PY_URL_443)])
+def test_the_other_spelling_is_tried_when_the_url_as_received_fails(
+    signed: str, received: str
+) -> None:
+    signature = compute_signature(signed, PY_PARAMS, TOKEN)
+    assert compute_signature(received, PY_PARAMS, TOKEN) != signature
+    assert validate_signature(received, PY_PARAMS, signature, ["wrong", TOKEN])
