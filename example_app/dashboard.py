@@ -44,6 +44,31 @@ _ENDS_RESERVATION = frozenset(
         "reservation.canceled",
     }
 )
+#: The event log's line for each kind of event (others show the event's own description):
+#: ``label`` is the task, ``worker`` the worker's name, ``queue`` the queue's, ``age`` the
+#: task's age in seconds, ``reason`` a cancel's reason after a colon, ``activity`` the
+#: worker's activity and ``handled`` their ``handled_today`` attribute.
+_DESCRIPTIONS = {
+    "task.created": "{label} created",
+    "task-queue.entered": "{label} entered {queue}",
+    "task-queue.moved": "{label} escalated to {queue}",
+    "task-queue.timeout": "{label} timed out in {queue}",
+    "reservation.created": "{label} reserved for {worker}",
+    "reservation.accepted": "{worker} accepted {label} after {age} s",
+    "reservation.rejected": "{worker} rejected {label}",
+    "reservation.timeout": "{worker} did not answer {label} in time",
+    "reservation.rescinded": "{label} rescinded from {worker}: someone else took it",
+    "reservation.canceled": "{label} no longer offered to {worker}",
+    "reservation.wrapup": "{worker} wrapping up {label}",
+    "task.wrapup": "{label} in wrap-up",
+    "reservation.completed": "{worker} finished {label}",
+    "task.completed": "{label} completed",
+    "task.canceled": "{label} canceled{reason}",
+    "worker.activity.update": "{worker} is now {activity}",
+    "worker.attributes.update": "{worker} has handled {handled} today",
+}
+#: Lines that read the worker's own fields: without the worker, the event's description.
+_ABOUT_WORKER = frozenset({"worker.activity.update", "worker.attributes.update"})
 _GOOD = frozenset({"reservation.accepted", "task.completed"})
 _BAD = frozenset(
     {
@@ -212,15 +237,9 @@ class DashboardState:
             return None
         info = event.task
         at = event.timestamp.timestamp()
-        task = self._tasks.get(info.sid)
-        if task is None:
-            task = _Task(info.sid, task_label(info.attributes), at - (info.age or 0))
-            if event.type != "task.deleted":
-                self._tasks[info.sid] = task
-        if event.type == "task.created":
-            self._created += 1
-            if info.attributes.get("source") == "dashboard":
-                self._watch(task)
+        task = self._task_of(event, at)
+        if event.type == "task.created" and info.attributes.get("source") == "dashboard":
+            self._watch(task)
         if event.task_queue_sid and event.type != "task-queue.timeout":
             task.queue_sid = event.task_queue_sid
         if event.type == "reservation.accepted":
@@ -229,7 +248,31 @@ class DashboardState:
             task.status = "assigned"
         elif info.assignment_status:
             task.status = info.assignment_status
-        if event.type == "reservation.accepted" and info.sid not in self._assigned_tasks:
+        self._count(event, at)
+        self._follow_watched(event, task)
+        if task.status in _FINISHED or event.type == "task.deleted":
+            self._tasks.pop(info.sid, None)
+            self._assigned_tasks.discard(info.sid)
+        return task
+
+    def _task_of(self, event: Event, at: float) -> _Task:
+        """The task the event is about, known from now on unless the event deletes it."""
+        assert event.task is not None
+        info = event.task
+        task = self._tasks.get(info.sid)
+        if task is None:
+            task = _Task(info.sid, task_label(info.attributes), at - (info.age or 0))
+            if event.type != "task.deleted":
+                self._tasks[info.sid] = task
+        return task
+
+    def _count(self, event: Event, at: float) -> None:
+        """The totals and outcomes; a task's wait is counted at its first acceptance only."""
+        assert event.task is not None
+        info = event.task
+        if event.type == "task.created":
+            self._created += 1
+        elif event.type == "reservation.accepted" and info.sid not in self._assigned_tasks:
             self._assigned_tasks.add(info.sid)
             wait = info.age or 0
             self._wait_count += 1
@@ -241,17 +284,16 @@ class DashboardState:
             self._canceled += 1
         if event.type in _OUTCOMES:
             self._outcomes[_OUTCOMES[event.type]] += 1
-        watched = self._watched.get(info.sid)
-        if watched is not None:
-            if event.worker is not None and event.type.startswith("reservation."):
-                watched.worker = event.worker.friendly_name
-            if task.status != watched.status:
-                watched.status = task.status
-                watched.history.append(task.status)
-        if task.status in _FINISHED or event.type == "task.deleted":
-            self._tasks.pop(info.sid, None)
-            self._assigned_tasks.discard(info.sid)
-        return task
+
+    def _follow_watched(self, event: Event, task: _Task) -> None:
+        watched = self._watched.get(task.sid)
+        if watched is None:
+            return
+        if event.worker is not None and event.type.startswith("reservation."):
+            watched.worker = event.worker.friendly_name
+        if task.status != watched.status:
+            watched.status = task.status
+            watched.history.append(task.status)
 
     def _watch(self, task: _Task) -> None:
         self._watched[task.sid] = _Watched(task.sid, task.label, "pending", history=["created"])
@@ -302,49 +344,22 @@ class DashboardState:
         )
 
     def _describe(self, event: Event, task: _Task | None) -> str:
-        label = task.label if task else ""
-        worker = event.worker.friendly_name if event.worker and event.worker.friendly_name else ""
-        queue = event.task_queue_name or (
-            self._queues.get(event.task_queue_sid or "", {}).get("name") or "its queue"
+        template = _DESCRIPTIONS.get(event.type)
+        if template is None or (event.type in _ABOUT_WORKER and not event.worker):
+            return event.description or event.type
+        worker = event.worker
+        reason = event.task.canceled_reason if event.task else None
+        return template.format(
+            label=task.label if task else "",
+            worker=worker.friendly_name if worker and worker.friendly_name else "",
+            queue=event.task_queue_name
+            or self._queues.get(event.task_queue_sid or "", {}).get("name")
+            or "its queue",
+            age=event.task.age if event.task else 0,
+            reason=f": {reason}" if reason else "",
+            activity=worker.activity_name if worker else None,
+            handled=worker.attributes.get("handled_today") if worker else None,
         )
-        kind = event.type
-        if kind == "task.created":
-            return f"{label} created"
-        if kind == "task-queue.entered":
-            return f"{label} entered {queue}"
-        if kind == "task-queue.moved":
-            return f"{label} escalated to {queue}"
-        if kind == "task-queue.timeout":
-            return f"{label} timed out in {queue}"
-        if kind == "reservation.created":
-            return f"{label} reserved for {worker}"
-        if kind == "reservation.accepted":
-            return f"{worker} accepted {label} after {event.task.age if event.task else 0} s"
-        if kind == "reservation.rejected":
-            return f"{worker} rejected {label}"
-        if kind == "reservation.timeout":
-            return f"{worker} did not answer {label} in time"
-        if kind == "reservation.rescinded":
-            return f"{label} rescinded from {worker}: someone else took it"
-        if kind == "reservation.canceled":
-            return f"{label} no longer offered to {worker}"
-        if kind == "reservation.wrapup":
-            return f"{worker} wrapping up {label}"
-        if kind == "task.wrapup":
-            return f"{label} in wrap-up"
-        if kind == "reservation.completed":
-            return f"{worker} finished {label}"
-        if kind == "task.completed":
-            return f"{label} completed"
-        if kind == "task.canceled":
-            reason = event.task.canceled_reason if event.task else None
-            return f"{label} canceled" + (f": {reason}" if reason else "")
-        if kind == "worker.activity.update" and event.worker:
-            return f"{worker} is now {event.worker.activity_name}"
-        if kind == "worker.attributes.update" and event.worker:
-            handled = event.worker.attributes.get("handled_today")
-            return f"{worker} has handled {handled} today"
-        return event.description or kind
 
     def _touch(self) -> None:
         self._version += 1

@@ -14,8 +14,12 @@ Each instruction is a frozen dataclass; the lower-case factory functions
 (:func:`accept`, :func:`conference`, ...) are the documented way to build them,
 and :func:`instruction_from_dict` holds a plain ``dict`` answer to the same
 rules. Each parameter is described once, as a field whose metadata names its
-kind of check and its wire key, so one loop validates every instruction and
-:meth:`Instruction.to_dict` only walks a precomputed list of keys.
+kind of check (and so its REST type), its wire key and its REST name, so one
+loop validates every instruction, :meth:`Instruction.to_dict` only walks a
+precomputed list of keys, and the REST client and the sandbox read the REST
+names of every instruction parameter from :data:`REST_PARAMETERS` instead of
+listing them again. The factories spell the fields out as keyword parameters
+for type checkers; a test holds each factory's signature to its fields.
 
 Pure module: imports nothing of Flask and nothing of the package but its errors.
 """
@@ -32,6 +36,7 @@ from urllib.parse import urlsplit
 from taskrouter_flask.errors import InstructionError
 
 __all__ = [
+    "REST_PARAMETERS",
     "Accept",
     "Call",
     "Conference",
@@ -39,6 +44,7 @@ __all__ = [
     "Instruction",
     "Redirect",
     "Reject",
+    "RestParameter",
     "accept",
     "call",
     "conference",
@@ -74,11 +80,17 @@ class _Invalid(Exception):
 class _Rule:
     """One kind of check: ``check`` returns the value to store or raises :class:`_Invalid`.
 
-    ``joined`` marks a list parameter that travels as one comma-joined string.
+    ``kind`` is the type the REST API gives the parameter (:data:`RestParameter.kind`), so
+    a test can hold the declaration against Twilio's API description. An ``"array"``
+    travels in a callback answer as one comma-joined string.
     """
 
     check: Callable[[object], object]
-    joined: bool = False
+    kind: str = "string"
+
+    @property
+    def joined(self) -> bool:
+        return self.kind == "array"
 
 
 def _got(value: object) -> str:
@@ -139,7 +151,7 @@ def _bool_or_enum(*choices: str) -> _Rule:
             return value
         raise _Invalid(problem if isinstance(value, str) else problem + _got(value))
 
-    return _Rule(check)
+    return _Rule(check, kind="boolean or string")
 
 
 def _int_range(low: int, high: int) -> _Rule:
@@ -152,7 +164,7 @@ def _int_range(low: int, high: int) -> _Rule:
             raise _Invalid(problem)
         return int(value)
 
-    return _Rule(check)
+    return _Rule(check, kind="integer")
 
 
 def _bool() -> _Rule:
@@ -163,7 +175,7 @@ def _bool() -> _Rule:
             return value
         raise _Invalid(problem + _got(value))
 
-    return _Rule(check)
+    return _Rule(check, kind="boolean")
 
 
 def _text(what: str) -> _Rule:
@@ -194,7 +206,7 @@ def _events(*choices: str) -> _Rule:
                 raise _Invalid(f"{problem}; {item!r} is not one")
         return items
 
-    return _Rule(check, joined=True)
+    return _Rule(check, kind="array")
 
 
 _ACTIVITY_SID = _sid("WA", "an Activity SID")
@@ -218,9 +230,16 @@ _SIP_USERNAME = _text("the SIP username")
 _SIP_PASSWORD = _text("the SIP password")
 
 
-def _meta(rule: _Rule, *, wire: str | None = None, secret: bool = False) -> dict[str, object]:
-    """Field metadata: the kind of check, the wire key if not the name, whether to hide it."""
-    return {"rule": rule, "wire": wire, "secret": secret}
+def _meta(
+    rule: _Rule, *, wire: str | None = None, rest: str | None = None, secret: bool = False
+) -> dict[str, object]:
+    """Field metadata: the kind of check, whether to hide the value, and the names it takes.
+
+    ``wire`` is the key in a callback answer when it is not the field's name. ``rest`` is
+    the UpdateReservation parameter when it is not the instruction's REST prefix followed by
+    the field's name in PascalCase (see :func:`_register`).
+    """
+    return {"rule": rule, "wire": wire, "rest": rest, "secret": secret}
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +248,7 @@ class _Param:
 
     attr: str
     wire: str
+    rest: str
     rule: _Rule
     required: bool
     secret: bool
@@ -310,14 +330,24 @@ _I = TypeVar("_I", bound=Instruction)
 _REGISTRY: dict[str, type[Instruction]] = {}
 
 
-def _register(name: str) -> Callable[[type[_I]], type[_I]]:
-    """Give a dataclass its wire name and precompute what the checking loop and to_dict walk."""
+def _pascal(attr: str) -> str:
+    return "".join(word.capitalize() for word in attr.split("_"))
+
+
+def _register(name: str, *, rest_prefix: str = "") -> Callable[[type[_I]], type[_I]]:
+    """Give a dataclass its wire name and precompute what the checking loop and to_dict walk.
+
+    ``rest_prefix`` is how the REST API's UpdateReservation tells this instruction's
+    parameters from the others': ``from_`` of :class:`Dequeue` is ``DequeueFrom`` there,
+    ``from_`` of :class:`Conference` plain ``From``.
+    """
 
     def register(cls: type[_I]) -> type[_I]:
         params = tuple(
             _Param(
                 attr=f.name,
                 wire=f.metadata["wire"] or f.name,
+                rest=f.metadata["rest"] or rest_prefix + _pascal(f.name),
                 rule=f.metadata["rule"],
                 required=f.default is MISSING and f.default_factory is MISSING,
                 secret=f.metadata["secret"],
@@ -345,10 +375,12 @@ class Accept(Instruction):
 class Reject(Instruction):
     """Reject the reservation: the task goes back to its queue. See :func:`reject`."""
 
-    activity_sid: str | None = field(default=None, metadata=_meta(_ACTIVITY_SID))
+    activity_sid: str | None = field(
+        default=None, metadata=_meta(_ACTIVITY_SID, rest="WorkerActivitySid")
+    )
 
 
-@_register("dequeue")
+@_register("dequeue", rest_prefix="Dequeue")
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class Dequeue(Instruction):
     """Call the worker and bridge the call waiting in ``<Enqueue>``. See :func:`dequeue`."""
@@ -360,11 +392,11 @@ class Dequeue(Instruction):
     timeout: int | None = field(default=None, metadata=_meta(_TIMEOUT))
     status_callback_url: str | None = field(default=None, metadata=_meta(_URL))
     status_callback_events: Sequence[_CallEvent] | None = field(
-        default=None, metadata=_meta(_CALL_EVENTS)
+        default=None, metadata=_meta(_CALL_EVENTS, rest="DequeueStatusCallbackEvent")
     )
 
 
-@_register("call")
+@_register("call", rest_prefix="Call")
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class Call(Instruction):
     """Place an outbound call to the worker, running TwiML from ``url``. See :func:`call`."""
@@ -378,7 +410,7 @@ class Call(Instruction):
     status_callback_url: str | None = field(default=None, metadata=_meta(_URL))
 
 
-@_register("redirect")
+@_register("redirect", rest_prefix="Redirect")
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class Redirect(Instruction):
     """Redirect the queued call ``call_sid`` to the TwiML at ``url``. See :func:`redirect`."""
@@ -443,7 +475,44 @@ class Conference(Instruction):
     )
 
 
+# --- The REST API's names -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RestParameter:
+    """One instruction parameter as the REST API's UpdateReservation takes it.
+
+    The REST API spells every instruction's parameters in one flat form, so the client's
+    list of that operation's parameters and the sandbox's reading of them come from here.
+
+    :param instruction: the instruction it belongs to, e.g. ``"dequeue"``.
+    :param name: its REST name, e.g. ``"DequeueFrom"``.
+    :param key: its key in a callback answer (:meth:`Instruction.to_dict`), e.g. ``"from"``.
+    :param kind: its type in the REST API: ``"string"``, ``"integer"``, ``"boolean"``,
+        ``"array"`` or ``"boolean or string"``.
+    """
+
+    instruction: str
+    name: str
+    key: str
+    kind: str
+
+
+#: Every instruction parameter of UpdateReservation, instruction by instruction; each REST name
+#: belongs to one instruction. ``WorkerActivitySid`` (reject's ``activity_sid``) is also the
+#: reservation's own parameter, read by UpdateReservation whatever the instruction.
+REST_PARAMETERS: tuple[RestParameter, ...] = tuple(
+    RestParameter(name, param.rest, param.wire, param.rule.kind)
+    for name, cls in _REGISTRY.items()
+    for param in cls._params
+)
+
+
 # --- Factory functions ------------------------------------------------------------------------
+#
+# Each factory repeats its dataclass's fields as keyword parameters, so that type checkers,
+# IDEs and help() show them; the body only passes them on. A test holds every factory's
+# signature to its dataclass's fields: names, order, annotations and defaults.
 
 
 def accept() -> Accept:
@@ -462,7 +531,7 @@ def reject(*, activity_sid: str | None = None) -> Reject:
         activity when omitted.
     :raises InstructionError: if ``activity_sid`` is not an Activity SID.
     """
-    return Reject(activity_sid=activity_sid)
+    return Reject(**locals())
 
 
 def dequeue(
@@ -490,15 +559,7 @@ def dequeue(
         ``completed`` to report; sent comma-joined.
     :raises InstructionError: if a parameter has an invalid value.
     """
-    return Dequeue(
-        to=to,
-        from_=from_,
-        post_work_activity_sid=post_work_activity_sid,
-        record=record,
-        timeout=timeout,
-        status_callback_url=status_callback_url,
-        status_callback_events=status_callback_events,
-    )
+    return Dequeue(**locals())
 
 
 def call(
@@ -523,15 +584,7 @@ def call(
     :param status_callback_url: absolute URL told when the call completes.
     :raises InstructionError: if a parameter has an invalid value.
     """
-    return Call(
-        from_=from_,
-        url=url,
-        to=to,
-        accept=accept,
-        record=record,
-        timeout=timeout,
-        status_callback_url=status_callback_url,
-    )
+    return Call(**locals())
 
 
 def redirect(*, call_sid: str, url: str, accept: bool | None = None) -> Redirect:
@@ -542,7 +595,7 @@ def redirect(*, call_sid: str, url: str, accept: bool | None = None) -> Redirect
     :param accept: accept the reservation as well (Twilio's default: no).
     :raises InstructionError: if a parameter has an invalid value.
     """
-    return Redirect(call_sid=call_sid, url=url, accept=accept)
+    return Redirect(**locals())
 
 
 def conference(
@@ -625,40 +678,7 @@ def conference(
     :param jitter_buffer_size: ``"small"``, ``"medium"``, ``"large"`` or ``"off"``.
     :raises InstructionError: if a parameter has an invalid value.
     """
-    return Conference(
-        from_=from_,
-        to=to,
-        post_work_activity_sid=post_work_activity_sid,
-        timeout=timeout,
-        record=record,
-        status_callback=status_callback,
-        status_callback_method=status_callback_method,
-        status_callback_event=status_callback_event,
-        muted=muted,
-        beep=beep,
-        start_conference_on_enter=start_conference_on_enter,
-        end_conference_on_exit=end_conference_on_exit,
-        end_conference_on_customer_exit=end_conference_on_customer_exit,
-        beep_on_customer_entrance=beep_on_customer_entrance,
-        wait_url=wait_url,
-        wait_method=wait_method,
-        early_media=early_media,
-        max_participants=max_participants,
-        conference_status_callback=conference_status_callback,
-        conference_status_callback_method=conference_status_callback_method,
-        conference_status_callback_event=conference_status_callback_event,
-        conference_record=conference_record,
-        conference_trim=conference_trim,
-        recording_channels=recording_channels,
-        recording_status_callback=recording_status_callback,
-        recording_status_callback_method=recording_status_callback_method,
-        conference_recording_status_callback=conference_recording_status_callback,
-        conference_recording_status_callback_method=conference_recording_status_callback_method,
-        region=region,
-        sip_auth_username=sip_auth_username,
-        sip_auth_password=sip_auth_password,
-        jitter_buffer_size=jitter_buffer_size,
-    )
+    return Conference(**locals())
 
 
 # --- Dict answers -----------------------------------------------------------------------------

@@ -341,6 +341,20 @@ class WorkflowConfiguration:
 
 
 def _check_target(location: str, target: Target, *, first: bool) -> list[WorkflowProblem]:
+    return [
+        *_check_queue(location, target, first=first),
+        *_check_expression(
+            f"{location} expression", target.expression, prefixes=("task", "worker")
+        ),
+        *_check_numbers(location, target),
+        *_check_order_by(location, target.order_by),
+        *_check_expression(f"{location} skip_if", target.skip_if, prefixes=("workers",)),
+        *_check_known_worker(location, target),
+    ]
+
+
+def _check_queue(location: str, target: Target, *, first: bool) -> list[WorkflowProblem]:
+    """A later step may leave out its queue (it keeps the one before); the first may not."""
     problems: list[WorkflowProblem] = []
     other = "task_queue_sid" if target.queue_key == "queue" else "queue"
     if other in target.extra and target.extra[other] != target.queue:
@@ -357,10 +371,11 @@ def _check_target(location: str, target: Target, *, first: bool) -> list[Workflo
                 f"queue must be a TaskQueue SID ('WQ' and 32 hex digits), got {target.queue!r}",
             )
         )
-    if target.expression is not None:
-        problems += _check_expression(
-            f"{location} expression", target.expression, prefixes=("task", "worker")
-        )
+    return problems
+
+
+def _check_numbers(location: str, target: Target) -> list[WorkflowProblem]:
+    problems: list[WorkflowProblem] = []
     priority = target.priority
     if priority is not None and not _whole(priority, minimum=0):
         problems.append(
@@ -373,19 +388,25 @@ def _check_target(location: str, target: Target, *, first: bool) -> list[Workflo
                 location, f"timeout must be a positive number of seconds, got {timeout!r}"
             )
         )
-    if target.order_by is not None and (
-        not isinstance(target.order_by, str)
-        or not all(_ORDER_BY.fullmatch(part) for part in target.order_by.split(","))
+    return problems
+
+
+def _check_order_by(location: str, order_by: Any) -> list[WorkflowProblem]:
+    if order_by is None or (
+        isinstance(order_by, str) and all(_ORDER_BY.fullmatch(p) for p in order_by.split(","))
     ):
-        problems.append(
-            WorkflowProblem(
-                location,
-                "order_by must be a comma-separated list of 'worker.<attribute> ASC|DESC',"
-                f" got {target.order_by!r}",
-            )
+        return []
+    return [
+        WorkflowProblem(
+            location,
+            "order_by must be a comma-separated list of 'worker.<attribute> ASC|DESC',"
+            f" got {order_by!r}",
         )
-    if target.skip_if is not None:
-        problems += _check_expression(f"{location} skip_if", target.skip_if, prefixes=("workers",))
+    ]
+
+
+def _check_known_worker(location: str, target: Target) -> list[WorkflowProblem]:
+    problems: list[WorkflowProblem] = []
     for key in ("known_worker_sid", "known_worker_friendly_name"):
         value = getattr(target, key)
         if value is not None and (not isinstance(value, str) or not _TASK_REF.fullmatch(value)):

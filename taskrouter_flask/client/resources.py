@@ -1,7 +1,8 @@
 """Every TaskRouter v1 operation, declared once and called through one code path.
 
 Each operation of the API description is an :class:`Operation`: its method,
-its path, the wire names of its parameters and the model its answer becomes.
+its path, the wire names of its parameters (their types come from the
+description) and the model its answer becomes.
 Resource classes only say which operation a method is; :meth:`_Resource._call`
 turns snake_case keyword arguments into the wire's PascalCase fields, encodes
 values (JSON for dicts such as attributes and configurations, one field per
@@ -14,14 +15,17 @@ description and fail on any path, method or parameter name we do not cover.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from ..errors import PayloadError
+from ..instructions import REST_PARAMETERS
 from ..models import (
     Activity,
     Event,
@@ -37,6 +41,7 @@ from ..models import (
 )
 from ..schemas import format_timestamp, load_resource
 from .errors import InvalidResponse
+from .parameter_types import PARAMETER_TYPES, ParameterType
 
 if TYPE_CHECKING:
     from .client import TaskRouterClient
@@ -47,19 +52,14 @@ T = TypeVar("T")
 
 _PAGING = ("PageSize", "Page", "PageToken")
 _STATS_WINDOW = ("Minutes", "StartDate", "EndDate", "TaskChannel", "SplitByWaitTime")
-_RESERVATION_UPDATE = (
-    "ReservationStatus WorkerActivitySid Instruction DequeuePostWorkActivitySid DequeueFrom"
-    " DequeueRecord DequeueTimeout DequeueTo DequeueStatusCallbackUrl CallFrom CallRecord"
-    " CallTimeout CallTo CallUrl CallStatusCallbackUrl CallAccept RedirectCallSid RedirectAccept"
-    " RedirectUrl To From StatusCallback StatusCallbackMethod StatusCallbackEvent Timeout Record"
-    " Muted Beep StartConferenceOnEnter EndConferenceOnExit WaitUrl WaitMethod EarlyMedia"
-    " MaxParticipants ConferenceStatusCallback ConferenceStatusCallbackMethod"
-    " ConferenceStatusCallbackEvent ConferenceRecord ConferenceTrim RecordingChannels"
-    " RecordingStatusCallback RecordingStatusCallbackMethod ConferenceRecordingStatusCallback"
-    " ConferenceRecordingStatusCallbackMethod Region SipAuthUsername SipAuthPassword"
-    " DequeueStatusCallbackEvent PostWorkActivitySid EndConferenceOnCustomerExit"
-    " BeepOnCustomerEntrance JitterBufferSize"
-).split()
+#: UpdateReservation's own parameters, then each instruction's, as the instructions declare
+#: them (reject's ``WorkerActivitySid`` is one of the reservation's own).
+_RESERVATION_UPDATE = list(
+    dict.fromkeys(
+        ["ReservationStatus", "WorkerActivitySid", "Instruction"]
+        + [parameter.name for parameter in REST_PARAMETERS]
+    )
+)
 
 
 def to_snake(wire: str) -> str:
@@ -77,6 +77,10 @@ class Operation:
     :param paged: the answer is a page of a list (``meta`` + items).
     :param if_match: the operation takes an ``If-Match`` header.
     :param json_body: the body is one JSON document instead of form fields.
+
+    ``types`` gives each parameter's type as Twilio's API description has it
+    (:mod:`.parameter_types`), so the sandbox reads a parameter by its type and not by a
+    list of names that a new parameter could be missing from.
     """
 
     name: str
@@ -89,9 +93,18 @@ class Operation:
     if_match: bool = False
     json_body: bool = False
     keywords: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    types: Mapping[str, ParameterType] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keywords", {to_snake(w): w for w in self.params})
+        described = PARAMETER_TYPES.get(self.name, {})
+        untyped = [w for w in self.params if w not in described]
+        if untyped:
+            raise ValueError(
+                f"{self.name}: Twilio's API description gives no type for {', '.join(untyped)}"
+                " (python -m tests.client.generate_parameter_types writes the types)"
+            )
+        object.__setattr__(self, "types", {w: described[w] for w in self.params})
 
 
 #: Every operation the client can call; the coverage test compares it with the API description.
@@ -339,29 +352,137 @@ class _Collection(_Resource[T]):
         self._call(_need(self._delete, "delete"), params, Sid=sid)
 
 
-class _WithStatistics(_Collection[T]):
-    """A collection whose members have plain, real-time and cumulative statistics."""
+# -- statistics ---------------------------------------------------------------------------------
+#
+# One naming scheme for every collection with statistics, so that a name says what it covers:
+#
+# - ``statistics(sid)``: one member's, cumulative and real-time together;
+# - ``statistics_of_all()``: the whole collection's (every queue, all workers);
+# - ``real_time_statistics_of_many(task_queue_sids=[...])``: several named members';
+# - a ``real_time_`` or ``cumulative_`` prefix asks for that half only.
+#
+# A method exists where TaskRouter has the resource. The former names stay for one release as
+# aliases that warn (:func:`_renamed`).
 
-    _statistics: Operation
-    _real_time: Operation
-    _cumulative: Operation
-    #: The path parameter naming the member, e.g. ``TaskQueueSid``.
+#: The window of the worker statistics: TaskRouter does not split them by wait time.
+_WORKER_WINDOW = tuple(name for name in _STATS_WINDOW if name != "SplitByWaitTime")
+#: Which workers the statistics of all workers count.
+_WORKER_FILTERS = ("TaskQueueSid", "TaskQueueName", "FriendlyName")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class _StatisticsOperations:
+    """A scope's three statistics operations, which differ from other scopes' only by path."""
+
+    combined: Operation
+    real_time: Operation
+    cumulative: Operation
+
+
+def _statistics_operations(
+    path: str,
+    noun: str,
+    window: Sequence[str] = _STATS_WINDOW,
+    *,
+    combined: tuple[str, Sequence[str]] | None = None,
+) -> _StatisticsOperations:
+    """Declare ``Fetch<noun>Statistics``, ``...RealTimeStatistics`` and ``...CumulativeStatistics``.
+
+    Every scope has the three at ``<path>/Statistics``, ``/RealTimeStatistics`` and
+    ``/CumulativeStatistics``, the real-time one taking only ``TaskChannel``.
+
+    :param window: the cumulative (and combined) operation's parameters.
+    :param combined: the combined operation's name and parameters, where the API's differ
+        (all workers' is ``FetchWorkerStatistics``, and takes the worker filters too).
+    """
+    name, params = combined or (f"Fetch{noun}Statistics", window)
+    return _StatisticsOperations(
+        _op(name, "GET", path + "/Statistics", Statistics, params),
+        _op(
+            f"Fetch{noun}RealTimeStatistics",
+            "GET",
+            path + "/RealTimeStatistics",
+            Statistics,
+            ["TaskChannel"],
+        ),
+        _op(
+            f"Fetch{noun}CumulativeStatistics",
+            "GET",
+            path + "/CumulativeStatistics",
+            Statistics,
+            window,
+        ),
+    )
+
+
+def _deprecated(old: str, new: str) -> None:
+    """Warn the caller's caller that ``old`` goes in the next release, and what replaces it."""
+    warnings.warn(
+        f"{old} is deprecated and will be removed in the next release; use {new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def _renamed(new: Callable[P, R], old: str) -> Callable[P, R]:
+    """``new`` under its former name ``old``, for one release, warning at every call."""
+    owner = new.__qualname__.rpartition(".")[0]
+
+    @functools.wraps(new)
+    def alias(*args: P.args, **kwargs: P.kwargs) -> R:
+        _deprecated(f"{owner}.{old}()", f"{new.__qualname__}()")
+        return new(*args, **kwargs)
+
+    alias.__name__ = old
+    alias.__qualname__ = f"{owner}.{old}"
+    alias.__doc__ = f"Deprecated: the former name of :meth:`{new.__name__}`."
+    return alias
+
+
+class _WithStatistics(_Collection[T]):
+    """A collection with statistics, all fetched through :meth:`_statistics`.
+
+    One code path, so that a member's SID reaches its path the same way for every
+    collection, and only the operation differs from method to method.
+    """
+
+    #: The path parameter naming a member, e.g. ``TaskQueueSid``.
     _member: str
 
-    def statistics(self, sid: str, **window: Any) -> Statistics:
-        """Cumulative and real-time statistics of member ``sid``."""
-        result: Statistics = self._call(self._statistics, window, **{self._member: sid})
+    def _statistics(
+        self, operation: Operation, params: Mapping[str, Any], sid: str | None = None
+    ) -> Statistics:
+        path = {} if sid is None else {self._member: sid}
+        result: Statistics = self._call(operation, params, **path)
         return result
+
+
+class _MemberStatistics(_WithStatistics[T]):
+    """Workspaces, workflows and queues: each member has all three statistics resources.
+
+    Workers are not among them: TaskRouter has one worker's cumulative statistics only.
+    """
+
+    _one: _StatisticsOperations
+
+    def statistics(self, sid: str, **window: Any) -> Statistics:
+        """Cumulative and real-time statistics of member ``sid``.
+
+        :param window: ``minutes`` (15 by default), ``start_date``, ``end_date``,
+            ``task_channel``, ``split_by_wait_time``.
+        """
+        return self._statistics(self._one.combined, window, sid)
 
     def real_time_statistics(self, sid: str, **filters: Any) -> Statistics:
-        """Real-time statistics of member ``sid``."""
-        result: Statistics = self._call(self._real_time, filters, **{self._member: sid})
-        return result
+        """Real-time statistics of member ``sid`` (``task_channel=`` to count one channel)."""
+        return self._statistics(self._one.real_time, filters, sid)
 
     def cumulative_statistics(self, sid: str, **window: Any) -> Statistics:
-        """Cumulative statistics of member ``sid`` over a time window."""
-        result: Statistics = self._call(self._cumulative, window, **{self._member: sid})
-        return result
+        """Cumulative statistics of member ``sid`` over a window (see :meth:`statistics`)."""
+        return self._statistics(self._one.cumulative, window, sid)
 
 
 def _need(operation: Operation | None, what: str) -> Operation:
@@ -376,7 +497,7 @@ _WS = "/v1/Workspaces"
 _W = "/v1/Workspaces/{WorkspaceSid}"
 
 
-class Workspaces(_WithStatistics[Workspace]):
+class Workspaces(_MemberStatistics[Workspace]):
     """``/v1/Workspaces``."""
 
     _member = "WorkspaceSid"
@@ -400,23 +521,7 @@ class Workspaces(_WithStatistics[Workspace]):
         " TimeoutActivitySid PrioritizeQueueOrder".split(),
     )
     _delete = _op("DeleteWorkspace", "DELETE", _WS + "/{Sid}", None)
-    _statistics = _op(
-        "FetchWorkspaceStatistics", "GET", _W + "/Statistics", Statistics, _STATS_WINDOW
-    )
-    _real_time = _op(
-        "FetchWorkspaceRealTimeStatistics",
-        "GET",
-        _W + "/RealTimeStatistics",
-        Statistics,
-        ["TaskChannel"],
-    )
-    _cumulative = _op(
-        "FetchWorkspaceCumulativeStatistics",
-        "GET",
-        _W + "/CumulativeStatistics",
-        Statistics,
-        _STATS_WINDOW,
-    )
+    _one = _statistics_operations(_W, "Workspace")
 
 
 class Activities(_Collection[Activity]):
@@ -481,7 +586,7 @@ class TaskChannels(_Collection[TaskChannel]):
     _delete = _op("DeleteTaskChannel", "DELETE", _W + "/TaskChannels/{Sid}", None)
 
 
-class TaskQueues(_WithStatistics[TaskQueue]):
+class TaskQueues(_MemberStatistics[TaskQueue]):
     """``/v1/Workspaces/{WorkspaceSid}/TaskQueues`` and their statistics."""
 
     _member = "TaskQueueSid"
@@ -512,27 +617,7 @@ class TaskQueues(_WithStatistics[TaskQueue]):
         " MaxReservedWorkers TaskOrder".split(),
     )
     _delete = _op("DeleteTaskQueue", "DELETE", _W + "/TaskQueues/{Sid}", None)
-    _statistics = _op(
-        "FetchTaskQueueStatistics",
-        "GET",
-        _W + "/TaskQueues/{TaskQueueSid}/Statistics",
-        Statistics,
-        _STATS_WINDOW,
-    )
-    _real_time = _op(
-        "FetchTaskQueueRealTimeStatistics",
-        "GET",
-        _W + "/TaskQueues/{TaskQueueSid}/RealTimeStatistics",
-        Statistics,
-        ["TaskChannel"],
-    )
-    _cumulative = _op(
-        "FetchTaskQueueCumulativeStatistics",
-        "GET",
-        _W + "/TaskQueues/{TaskQueueSid}/CumulativeStatistics",
-        Statistics,
-        _STATS_WINDOW,
-    )
+    _one = _statistics_operations(_W + "/TaskQueues/{TaskQueueSid}", "TaskQueue")
     _all_statistics = _op(
         "ListTaskQueuesStatistics",
         "GET",
@@ -549,21 +634,47 @@ class TaskQueues(_WithStatistics[TaskQueue]):
         json_body=True,
     )
 
-    def list_statistics(self, *, limit: int | None = None, **filters: Any) -> Iterator[Statistics]:
-        """Iterate over the statistics of every queue, page by page."""
+    def statistics_of_all(
+        self, *, limit: int | None = None, **filters: Any
+    ) -> Iterator[Statistics]:
+        """Iterate over every queue's statistics (each with its ``task_queue_sid``), page by page.
+
+        :param filters: ``friendly_name``, the window of :meth:`statistics`, ``page_size``.
+        """
         iterator: Iterator[Statistics] = self._iterate(self._all_statistics, filters, limit)
         return iterator
 
-    def bulk_real_time_statistics(self, body: Mapping[str, Any]) -> Statistics:
-        """Real-time statistics of several queues in one request.
+    def real_time_statistics_of_many(self, *, task_queue_sids: Sequence[str]) -> Statistics:
+        """Real-time statistics of the queues named, in one request, in the order given.
 
-        :param body: the JSON document to send, e.g. ``{"TaskQueueSids": [...]}``.
+        :param task_queue_sids: the queues' SIDs (TaskRouter takes 1 to 50).
+        :raises TypeError: for one string instead of a sequence of SIDs, before any request.
         """
+        if isinstance(task_queue_sids, str) or not all(
+            isinstance(sid, str) for sid in task_queue_sids
+        ):
+            raise TypeError(
+                f"{self._bulk.name}: task_queue_sids: expected a sequence of task queue SIDs,"
+                f" got {task_queue_sids!r:.100}"
+            )
+        return self._bulk_real_time({"TaskQueueSids": list(task_queue_sids)})
+
+    def bulk_real_time_statistics(self, body: Mapping[str, Any]) -> Statistics:
+        """Deprecated: :meth:`real_time_statistics_of_many` takes the SIDs as a keyword."""
+        _deprecated(
+            "TaskQueues.bulk_real_time_statistics(body)",
+            "TaskQueues.real_time_statistics_of_many(task_queue_sids=[...])",
+        )
+        return self._bulk_real_time(body)
+
+    def _bulk_real_time(self, body: Mapping[str, Any]) -> Statistics:
         result: Statistics = self._call(self._bulk, {"body": dict(body)})
         return result
 
+    list_statistics = _renamed(statistics_of_all, "list_statistics")
 
-class Workflows(_WithStatistics[Workflow]):
+
+class Workflows(_MemberStatistics[Workflow]):
     """``/v1/Workspaces/{WorkspaceSid}/Workflows`` and their statistics."""
 
     _member = "WorkflowSid"
@@ -587,27 +698,7 @@ class Workflows(_WithStatistics[Workflow]):
         " TaskReservationTimeout ReEvaluateTasks".split(),
     )
     _delete = _op("DeleteWorkflow", "DELETE", _W + "/Workflows/{Sid}", None)
-    _statistics = _op(
-        "FetchWorkflowStatistics",
-        "GET",
-        _W + "/Workflows/{WorkflowSid}/Statistics",
-        Statistics,
-        _STATS_WINDOW,
-    )
-    _real_time = _op(
-        "FetchWorkflowRealTimeStatistics",
-        "GET",
-        _W + "/Workflows/{WorkflowSid}/RealTimeStatistics",
-        Statistics,
-        ["TaskChannel"],
-    )
-    _cumulative = _op(
-        "FetchWorkflowCumulativeStatistics",
-        "GET",
-        _W + "/Workflows/{WorkflowSid}/CumulativeStatistics",
-        Statistics,
-        _STATS_WINDOW,
-    )
+    _one = _statistics_operations(_W + "/Workflows/{WorkflowSid}", "Workflow")
 
 
 class TaskReservations(_Collection[Reservation]):
@@ -719,7 +810,7 @@ class WorkerReservations(_Collection[Reservation]):
     )
 
 
-class Workers(_Collection[Worker]):
+class Workers(_WithStatistics[Worker]):
     """``/v1/Workspaces/{WorkspaceSid}/Workers`` and their statistics."""
 
     _list = _op(
@@ -749,33 +840,19 @@ class Workers(_Collection[Worker]):
         if_match=True,
     )
     _delete = _op("DeleteWorker", "DELETE", _W + "/Workers/{Sid}", None, if_match=True)
-    _statistics = _op(
-        "FetchWorkerStatistics",
-        "GET",
-        _W + "/Workers/Statistics",
-        Statistics,
-        "Minutes StartDate EndDate TaskQueueSid TaskQueueName FriendlyName TaskChannel".split(),
+    _member = "WorkerSid"
+    _all = _statistics_operations(
+        _W + "/Workers",
+        "Workers",
+        _WORKER_WINDOW,
+        combined=("FetchWorkerStatistics", _WORKER_WINDOW + _WORKER_FILTERS),
     )
-    _real_time = _op(
-        "FetchWorkersRealTimeStatistics",
-        "GET",
-        _W + "/Workers/RealTimeStatistics",
-        Statistics,
-        ["TaskChannel"],
-    )
-    _cumulative = _op(
-        "FetchWorkersCumulativeStatistics",
-        "GET",
-        _W + "/Workers/CumulativeStatistics",
-        Statistics,
-        ["EndDate", "Minutes", "StartDate", "TaskChannel"],
-    )
-    _instance_statistics = _op(
+    _one = _op(
         "FetchWorkerInstanceStatistics",
         "GET",
         _W + "/Workers/{WorkerSid}/Statistics",
         Statistics,
-        ["Minutes", "StartDate", "EndDate", "TaskChannel"],
+        _WORKER_WINDOW,
     )
 
     def reservations(self, worker_sid: str) -> WorkerReservations:
@@ -786,22 +863,40 @@ class Workers(_Collection[Worker]):
         """The task-channel capacities of worker ``worker_sid``."""
         return WorkerChannels(self._client, WorkerSid=worker_sid)
 
-    def statistics(self, **filters: Any) -> Statistics:
-        """Cumulative and real-time statistics of all workers."""
-        result: Statistics = self._call(self._statistics, filters)
-        return result
+    def statistics(self, sid: str | None = None, **window: Any) -> Statistics:
+        """Cumulative statistics of worker ``sid`` (TaskRouter has no real-time half of one).
 
-    def real_time_statistics(self, **filters: Any) -> Statistics:
-        """Real-time statistics of all workers."""
-        result: Statistics = self._call(self._real_time, filters)
-        return result
+        :param window: ``minutes`` (15 by default), ``start_date``, ``end_date``,
+            ``task_channel``.
 
-    def cumulative_statistics(self, **window: Any) -> Statistics:
-        """Cumulative statistics of all workers over a time window."""
-        result: Statistics = self._call(self._cumulative, window)
-        return result
+        Without ``sid`` this is the former meaning, all workers' statistics: deprecated, use
+        :meth:`statistics_of_all`.
+        """
+        if sid is None:
+            _deprecated("Workers.statistics() without a worker SID", "Workers.statistics_of_all()")
+            return self._statistics(self._all.combined, window)
+        return self._statistics(self._one, window, sid)
+
+    def statistics_of_all(self, **filters: Any) -> Statistics:
+        """Cumulative and real-time statistics of all workers, or of those the filters keep.
+
+        :param filters: the window of :meth:`statistics`, and ``task_queue_sid``,
+            ``task_queue_name`` or ``friendly_name`` to count only some workers.
+        """
+        return self._statistics(self._all.combined, filters)
+
+    def real_time_statistics_of_all(self, **filters: Any) -> Statistics:
+        """How many workers are in each activity now (``task_channel=`` accepted)."""
+        return self._statistics(self._all.real_time, filters)
+
+    def cumulative_statistics_of_all(self, **window: Any) -> Statistics:
+        """All workers' reservations and time per activity over a window."""
+        return self._statistics(self._all.cumulative, window)
 
     def instance_statistics(self, worker_sid: str, **window: Any) -> Statistics:
-        """Cumulative statistics of one worker."""
-        result: Statistics = self._call(self._instance_statistics, window, WorkerSid=worker_sid)
-        return result
+        """Deprecated: the former name of :meth:`statistics`."""
+        _deprecated("Workers.instance_statistics()", "Workers.statistics(sid)")
+        return self._statistics(self._one, window, worker_sid)
+
+    real_time_statistics = _renamed(real_time_statistics_of_all, "real_time_statistics")
+    cumulative_statistics = _renamed(cumulative_statistics_of_all, "cumulative_statistics")

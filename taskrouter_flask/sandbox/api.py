@@ -20,20 +20,20 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from ..client.parameter_types import ParameterType
 from ..client.resources import OPERATIONS, Operation, to_snake
-from ..expressions import Expression, ExpressionError, compile_expression
-from . import bounds, statistics
+from ..instructions import REST_PARAMETERS
+from . import bounds, queries, statistics
 from .engine import Engine
 from .errors import EngineError, InvalidArgument, NotFound
 from .render import Renderer
-from .state import EventRecord, ReservationStatus, TaskStatus
 
 __all__ = ["SandboxService", "create_app"]
 
@@ -73,26 +73,10 @@ class SandboxService:
 
 
 # -- parameter conversion -----------------------------------------------------------------
+#
+# Each parameter is read by its type in the API description (``Operation.types``); the
+# tables here hold only what a type does not say.
 
-_BOOL = {
-    "Available",
-    "MultiTaskEnabled",
-    "ChannelOptimizedRouting",
-    "IgnoreCapacity",
-    "RejectPendingReservations",
-    "CallAccept",
-    "RedirectAccept",
-    "Muted",
-    "StartConferenceOnEnter",
-    "EndConferenceOnExit",
-    "EarlyMedia",
-    "EndConferenceOnCustomerExit",
-    "BeepOnCustomerEntrance",
-    "Record",
-    "HasAddons",
-    "ReEvaluateTasks",
-}
-_BOOL_OR_TEXT = {"Beep", "ConferenceRecord"}
 #: Twilio reads ``true``, ``1`` and ``yes`` as true. For these parameters its reference adds
 #: that every other value means false (Activity and Worker-list ``Available``, the task's
 #: ``IgnoreCapacity``); for the other booleans it says nothing, so we take ``false``, ``0``
@@ -101,23 +85,23 @@ _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _SPELLED_BOOL = _TRUE | _FALSE
 _LENIENT_BOOL = {"Available", "IgnoreCapacity"}
-#: Whole-number parameters and their ranges are :data:`bounds.PARAMETER_RANGES`. These are
-#: parameters of an instruction: out of range, they are refused with the instruction's code
-#: (40001), as the instruction itself would refuse them.
-_INSTRUCTION_INT = {"CallTimeout", "DequeueTimeout", "MaxParticipants"}
-#: JSON parameters and the longest text each may be (task and worker ``Attributes`` share the
-#: name; Twilio's limit is the same for both). The engine parses the text itself.
+#: Whole-number parameters take their ranges from :data:`bounds.PARAMETER_RANGES`. Those that
+#: only an instruction takes are refused out of range with the instruction's code (40001), as
+#: the instruction itself would refuse them. ``Timeout`` is also a task's time to live: its
+#: range there is the task's, a value outside it is an ordinary bad parameter, and the
+#: conference's own 1 to 999 is checked when the instruction is built.
+_INSTRUCTION_INT = frozenset(p.name for p in REST_PARAMETERS if p.kind == "integer") - {
+    name
+    for operation in OPERATIONS.values()
+    if "Instruction" not in operation.params
+    for name in operation.params
+}
+#: The longest text of each JSON parameter (task and worker ``Attributes`` share the name;
+#: Twilio's limit is the same for both). The engine parses the text itself.
 _JSON_CHARS = {
     "Attributes": max(bounds.MAX_TASK_ATTRIBUTES, bounds.MAX_WORKER_ATTRIBUTES),
     "EvaluateWorkerAttributes": bounds.MAX_WORKER_ATTRIBUTES,
     "Configuration": bounds.MAX_WORKFLOW_CONFIGURATION,
-}
-_DATE = {"VirtualStartTime", "StartDate", "EndDate"}
-_LIST = {
-    "StatusCallbackEvent",
-    "ConferenceStatusCallbackEvent",
-    "DequeueStatusCallbackEvent",
-    "AssignmentStatus",
 }
 
 
@@ -130,39 +114,68 @@ _LEGACY_PARAMS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def _convert(name: str, values: Sequence[str]) -> Any:
-    if name in _LIST and len(values) > 1:
-        return list(values)
-    if len(values) > 1:
-        raise InvalidArgument(f"{name}: expected one value, got {len(values)}")
-    value = values[0]
-    if name in _LENIENT_BOOL:
-        return value.strip().lower() in _TRUE
-    spelled = value.strip().lower()
-    if name in _BOOL or (name in _BOOL_OR_TEXT and spelled in _SPELLED_BOOL):
-        if spelled not in _SPELLED_BOOL:
-            raise InvalidArgument(f"{name}: expected true or false (or 1/0, yes/no), got {value!r}")
-        return spelled in _TRUE
-    whole = bounds.PARAMETER_RANGES.get(name)
-    if whole is not None:
-        try:
-            return bounds.parse_int(name, value, whole.low, whole.high)
-        except InvalidArgument as exc:
-            if name in _INSTRUCTION_INT:
-                raise InvalidArgument(exc.message, code=40001) from None
-            raise
-    if name in _JSON_CHARS:
-        _json_object(name, value)  # refuse oversized, too deep or non-finite JSON here
-        return value
-    if name in _DATE:
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidArgument(f"{name}: expected an ISO 8601 date, got {value!r}") from None
-        if moment.tzinfo is None:
-            raise InvalidArgument(f"{name}: expected a date with a time zone, got {value!r}")
-        return moment
+def _text(name: str, value: str) -> str:
     return value
+
+
+def _boolean(name: str, value: str) -> bool:
+    spelled = value.strip().lower()
+    if name in _LENIENT_BOOL:
+        return spelled in _TRUE
+    if spelled not in _SPELLED_BOOL:
+        raise InvalidArgument(f"{name}: expected true or false (or 1/0, yes/no), got {value!r}")
+    return spelled in _TRUE
+
+
+def _boolean_or_text(name: str, value: str) -> bool | str:
+    return _boolean(name, value) if value.strip().lower() in _SPELLED_BOOL else value
+
+
+def _integer(name: str, value: str) -> int:
+    whole = bounds.PARAMETER_RANGES[name]
+    try:
+        return bounds.parse_int(name, value, whole.low, whole.high)
+    except InvalidArgument as exc:
+        if name in _INSTRUCTION_INT:
+            raise InvalidArgument(exc.message, code=40001) from None
+        raise
+
+
+def _json_text(name: str, value: str) -> str:
+    _json_object(name, value)  # refuse oversized, too deep or non-finite JSON here
+    return value
+
+
+def _date(name: str, value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidArgument(f"{name}: expected an ISO 8601 date, got {value!r}") from None
+    if moment.tzinfo is None:
+        raise InvalidArgument(f"{name}: expected a date with a time zone, got {value!r}")
+    return moment
+
+
+#: How the text of one value becomes what the engine takes, by the parameter's type. An
+#: ``array`` given once stays text: the engine splits comma-joined lists itself.
+_CONVERTERS: Mapping[ParameterType, Callable[[str, str], Any]] = {
+    "string": _text,
+    "array": _text,
+    "boolean": _boolean,
+    "boolean or string": _boolean_or_text,
+    "integer": _integer,
+    "json object": _json_text,
+    "date-time": _date,
+}
+
+
+def _convert(operation: Operation, name: str, values: Sequence[str]) -> Any:
+    kind = operation.types[name]
+    if len(values) > 1:
+        if kind == "array":
+            return list(values)
+        raise InvalidArgument(f"{name}: expected one value, got {len(values)}")
+    return _CONVERTERS[kind](name, values[0])
 
 
 def _params(operation: Operation) -> dict[str, Any]:
@@ -187,7 +200,11 @@ def _params(operation: Operation) -> dict[str, Any]:
             f"{operation.name}: unknown parameter(s) {', '.join(unknown)}; accepted:"
             f" {', '.join(operation.params) or 'none'}"
         )
-    return {name: _convert(name, source.getlist(name)) for name in source if name not in legacy}
+    return {
+        name: _convert(operation, name, source.getlist(name))
+        for name in source
+        if name not in legacy
+    }
 
 
 def _required(operation: Operation, params: Mapping[str, Any]) -> None:
@@ -370,8 +387,7 @@ _workspace_collection("Task", "task", revisioned=True)
 
 @_handles("ListWorkspace")
 def _list_workspaces(call: _Call) -> Response:
-    name = call.params.get("FriendlyName")
-    items = [w for w in call.engine.workspaces.values() if name is None or w.friendly_name == name]
+    items = queries.WORKSPACES.run(call.engine, "", call.params)
     return call.page(items, call.render.workspace, "workspaces")
 
 
@@ -405,23 +421,13 @@ def _delete_workspace(call: _Call) -> Response:
 
 @_handles("ListActivity")
 def _list_activities(call: _Call) -> Response:
-    engine, ws = call.engine, call.ws
-    engine.workspace(ws)
-    name, available = call.params.get("FriendlyName"), call.params.get("Available")
-    items = [
-        a
-        for a in engine.activities.values()
-        if a.workspace_sid == ws
-        and (name is None or a.friendly_name == name)
-        and (available is None or a.available == available)
-    ]
+    items = queries.ACTIVITIES.run(call.engine, call.ws, call.params)
     return call.page(items, call.render.activity, "activities")
 
 
 @_handles("ListTaskChannel")
 def _list_task_channels(call: _Call) -> Response:
-    call.engine.workspace(call.ws)
-    items = [c for c in call.engine.task_channels.values() if c.workspace_sid == call.ws]
+    items = queries.TASK_CHANNELS.run(call.engine, call.ws, call.params)
     return call.page(items, call.render.task_channel, "channels")
 
 
@@ -430,17 +436,7 @@ def _list_task_channels(call: _Call) -> Response:
 
 @_handles("ListTaskQueue")
 def _list_task_queues(call: _Call) -> Response:
-    engine, ws, params = call.engine, call.ws, call.params
-    engine.workspace(ws)
-    items = [q for q in engine.task_queues.values() if q.workspace_sid == ws]
-    if "FriendlyName" in params:
-        items = [q for q in items if q.friendly_name == params["FriendlyName"]]
-    if "WorkerSid" in params:
-        items = [q for q in items if params["WorkerSid"] in q.eligible]
-    if "EvaluateWorkerAttributes" in params:
-        attributes = _json_object("EvaluateWorkerAttributes", params["EvaluateWorkerAttributes"])
-        items = [q for q in items if q.target.evaluate(attributes)]
-    _order(items, params.get("Ordering"), _QUEUE_ORDERS)
+    items = queries.TASK_QUEUES.run(call.engine, call.ws, call.params)
     return call.page(items, call.render.task_queue, "task_queues")
 
 
@@ -449,13 +445,7 @@ def _list_task_queues(call: _Call) -> Response:
 
 @_handles("ListWorkflow")
 def _list_workflows(call: _Call) -> Response:
-    call.engine.workspace(call.ws)
-    name = call.params.get("FriendlyName")
-    items = [
-        w
-        for w in call.engine.workflows.values()
-        if w.workspace_sid == call.ws and (name is None or w.friendly_name == name)
-    ]
+    items = queries.WORKFLOWS.run(call.engine, call.ws, call.params)
     return call.page(items, call.render.workflow, "workflows")
 
 
@@ -464,37 +454,7 @@ def _list_workflows(call: _Call) -> Response:
 
 @_handles("ListWorker")
 def _list_workers(call: _Call) -> Response:
-    engine, ws, params = call.engine, call.ws, call.params
-    engine.workspace(ws)
-    items = [w for w in engine.workers.values() if w.workspace_sid == ws]
-    if "ActivitySid" in params:
-        items = [w for w in items if w.activity_sid == params["ActivitySid"]]
-    if "ActivityName" in params:
-        items = [
-            w
-            for w in items
-            if engine.activities[w.activity_sid].friendly_name == params["ActivityName"]
-        ]
-    if "Available" in params:
-        items = [
-            w for w in items if engine.activities[w.activity_sid].available == params["Available"]
-        ]
-    if "FriendlyName" in params:
-        items = [w for w in items if w.friendly_name == params["FriendlyName"]]
-    if "TaskQueueSid" in params:
-        queue = engine.task_queue(ws, params["TaskQueueSid"])
-        items = [w for w in items if w.sid in queue.eligible]
-    if "TaskQueueName" in params:
-        names = {
-            q.sid
-            for q in engine.task_queues.values()
-            if q.workspace_sid == ws and q.friendly_name == params["TaskQueueName"]
-        }
-        items = [w for w in items if w.queues & names]
-    if "TargetWorkersExpression" in params:
-        expression = _expression("TargetWorkersExpression", params["TargetWorkersExpression"])
-        items = [w for w in items if expression.evaluate(w.view)]
-    _order(items, params.get("Ordering"), _WORKER_ORDERS)
+    items = queries.WORKERS.run(call.engine, call.ws, call.params)
     return call.page(items, call.render.listed_worker, "workers")
 
 
@@ -535,103 +495,12 @@ def _worker_channel(call: _Call) -> Any:
 
 @_handles("ListTask")
 def _list_tasks(call: _Call) -> Response:
-    engine, ws, params = call.engine, call.ws, call.params
-    engine.workspace(ws)
-    items = [t for t in engine.tasks.values() if t.workspace_sid == ws]
-    if "Priority" in params:
-        items = [t for t in items if t.priority == params["Priority"]]
-    if "AssignmentStatus" in params:
-        wanted = params["AssignmentStatus"]
-        statuses = set(wanted if isinstance(wanted, list) else wanted.split(","))
-        unknown = statuses - {s.value for s in TaskStatus}
-        if unknown:
-            raise InvalidArgument(
-                f"AssignmentStatus: unknown status(es) {', '.join(sorted(unknown))}"
-            )
-        items = [t for t in items if t.status.value in statuses]
-    for param, attribute in (("WorkflowSid", "workflow_sid"), ("TaskQueueSid", "task_queue_sid")):
-        if param in params:
-            items = [t for t in items if getattr(t, attribute) == params[param]]
-    if "WorkflowName" in params:
-        items = [
-            t
-            for t in items
-            if t.workflow_sid
-            and engine.workflows[t.workflow_sid].friendly_name == params["WorkflowName"]
-        ]
-    if "TaskQueueName" in params:
-        items = [
-            t
-            for t in items
-            if t.task_queue_sid
-            and engine.task_queues[t.task_queue_sid].friendly_name == params["TaskQueueName"]
-        ]
-    if "EvaluateTaskAttributes" in params:
-        expression = _expression("EvaluateTaskAttributes", params["EvaluateTaskAttributes"])
-        items = [t for t in items if expression.evaluate(t.attributes)]
-    if "RoutingTarget" in params:
-        items = [t for t in items if t.routing_target == params["RoutingTarget"]]
-    _order(items, params.get("Ordering"), _TASK_ORDERS, apart=("DateCreated", "VirtualStartTime"))
+    items = queries.TASKS.run(call.engine, call.ws, call.params)
     return call.page(items, call.render.listed_task, "tasks")
 
 
-#: What a list's ``Ordering`` may sort by. Twilio documents the tasks' (``DateCreated``,
-#: ``Priority``, ``VirtualStartTime``, the first and last never together); for workers and
-#: task queues it says only "Sorting parameter", so we take their dates and names.
-_TASK_ORDERS: dict[str, Callable[[Any], Any]] = {
-    "DateCreated": lambda t: t.seq,
-    "Priority": lambda t: t.priority,
-    "VirtualStartTime": lambda t: (t.virtual_start_time or t.date_created, t.seq),
-}
-_WORKER_ORDERS: dict[str, Callable[[Any], Any]] = {
-    "DateCreated": lambda w: w.seq,
-    "DateUpdated": lambda w: w.date_updated,
-    "DateStatusChanged": lambda w: w.date_status_changed,
-    "FriendlyName": lambda w: w.friendly_name,
-}
-_QUEUE_ORDERS: dict[str, Callable[[Any], Any]] = {
-    "DateCreated": lambda q: q.position,
-    "DateUpdated": lambda q: q.date_updated,
-    "FriendlyName": lambda q: q.friendly_name,
-}
-
-
-def _order(
-    items: list[Any],
-    ordering: str | None,
-    keys: Mapping[str, Callable[[Any], Any]],
-    *,
-    apart: tuple[str, str] | None = None,
-) -> None:
-    """Sort ``items`` in place by an ``Ordering`` such as ``DateCreated:asc,Priority:desc``:
-    each attribute sorts within the ones before it."""
-    if not ordering:
-        return
-    sorts = []
-    for part in str(ordering).split(","):
-        name, _, direction = part.strip().partition(":")
-        if name not in keys or direction.lower() not in ("asc", "desc"):
-            raise InvalidArgument(
-                f"Ordering: expected {' or '.join(keys)}, then :asc or :desc, got {part!r}"
-            )
-        sorts.append((name, direction.lower() == "desc"))
-    if apart is not None and set(apart) <= {name for name, _ in sorts}:
-        raise InvalidArgument(f"Ordering: {apart[0]} and {apart[1]} cannot be combined")
-    for name, descending in reversed(sorts):  # stable sorts, last key first
-        items.sort(key=keys[name], reverse=descending)
-
-
 def _reservations(call: _Call, records: list[Any], via_worker: bool) -> Response:
-    status = call.params.get("ReservationStatus")
-    if status is not None and status not in {s.value for s in ReservationStatus}:
-        raise InvalidArgument(f"ReservationStatus: unknown status {status!r}")
-    worker_sid = call.params.get("WorkerSid")
-    items = [
-        r
-        for r in records
-        if (status is None or r.status.value == status)
-        and (worker_sid is None or r.worker_sid == worker_sid)
-    ]
+    items = queries.RESERVATIONS.run(call.engine, call.ws, call.params, records)
     return call.page(
         items, lambda r: call.render.reservation(r, via_worker=via_worker), "reservations"
     )
@@ -662,34 +531,18 @@ def _fetch_reservation(call: _Call) -> Response:
     )
 
 
-#: REST instruction parameters -> the snake_case keys of a callback answer.
-_INSTRUCTION_KEYS = {
-    "DequeueFrom": "from",
-    "DequeueTo": "to",
-    "DequeuePostWorkActivitySid": "post_work_activity_sid",
-    "DequeueRecord": "record",
-    "DequeueTimeout": "timeout",
-    "DequeueStatusCallbackUrl": "status_callback_url",
-    "DequeueStatusCallbackEvent": "status_callback_events",
-    "CallFrom": "from",
-    "CallTo": "to",
-    "CallUrl": "url",
-    "CallAccept": "accept",
-    "CallRecord": "record",
-    "CallTimeout": "timeout",
-    "CallStatusCallbackUrl": "status_callback_url",
-    "RedirectCallSid": "call_sid",
-    "RedirectUrl": "url",
-    "RedirectAccept": "accept",
-    "From": "from",
-}
-_NOT_INSTRUCTION = {
-    "ReservationStatus",
-    "WorkerActivitySid",
-    "Instruction",
-    "Supervisor",
-    "SupervisorMode",
-}
+def _instruction_keys() -> dict[str, dict[str, str]]:
+    keys: dict[str, dict[str, str]] = {}
+    for parameter in REST_PARAMETERS:
+        keys.setdefault(parameter.instruction, {})[parameter.name] = parameter.key
+    return keys
+
+
+#: Each instruction's REST parameters and their keys in a callback answer (dequeue's
+#: ``DequeueFrom`` is ``from``), as :mod:`taskrouter_flask.instructions` declares them. An
+#: instruction is given only its own; the others' parameters in the same request are not its
+#: business, as the REST API spells every instruction's parameters in one form.
+_INSTRUCTION_KEYS = _instruction_keys()
 
 
 @_handles("UpdateTaskReservation", "UpdateWorkerReservation")
@@ -702,17 +555,8 @@ def _update_reservation(call: _Call) -> Response:
         # Supervising needs a live conference; there is none to join here.
         return _json(call.render.reservation(record, via_worker="WorkerSid" in call.path))
     if instruction is not None:
-        prefix = {"dequeue": "Dequeue", "call": "Call", "redirect": "Redirect"}.get(instruction)
-        for name, value in params.items():
-            if name in _NOT_INSTRUCTION:
-                continue
-            if prefix and not name.startswith(prefix) and name not in ("PostWorkActivitySid",):
-                continue
-            if prefix is None and name.startswith(("Dequeue", "Call", "Redirect")):
-                continue
-            parameters[_INSTRUCTION_KEYS.get(name, to_snake(name))] = value
-        if instruction == "reject" and "WorkerActivitySid" in params:
-            parameters["activity_sid"] = params["WorkerActivitySid"]
+        keys = _INSTRUCTION_KEYS.get(instruction, {})
+        parameters = {key: params[name] for name, key in keys.items() if name in params}
     record = call.engine.update_reservation(
         call.ws,
         call.path["Sid"],
@@ -735,63 +579,8 @@ def _update_reservation(call: _Call) -> Response:
 
 @_handles("ListEvent")
 def _list_events(call: _Call) -> Response:
-    engine, params = call.engine, call.params
-    engine.workspace(call.ws)
-    end = params.get("EndDate") or engine.now()
-    if "StartDate" in params:
-        start = params["StartDate"]
-    else:
-        minutes = params.get("Minutes", 15)
-        if minutes < 1:
-            raise InvalidArgument(f"Minutes: expected 1 or more, got {minutes}")
-        try:
-            start = end - timedelta(minutes=minutes)
-        except OverflowError:
-            raise InvalidArgument(f"Minutes: {minutes} reaches before the year 1") from None
-    wanted_types = set(str(params["EventType"]).split(",")) if "EventType" in params else None
-    filters = [name for name in _EVENT_FILTERS if name in params]
-
-    def keep(event: EventRecord) -> bool:
-        if wanted_types is not None and event.type not in wanted_types:
-            return False
-        if "Sid" in params and event.sid != params["Sid"]:
-            return False
-        if "TaskChannel" in params and params["TaskChannel"] not in _channels_of(event):
-            return False
-        return all(
-            params[name] == event.resource_sid or params[name] in _EVENT_FILTERS[name](event)
-            for name in filters
-        )
-
-    items = [event for event in engine.events_for(call.ws, start, end) if keep(event)]
-    items.reverse()  # newest first, as the API lists events
+    items = queries.EVENTS.run(call.engine, call.ws, call.params)
     return call.page(items, call.render.event, "events")
-
-
-def _channels_of(event: EventRecord) -> tuple[str | None, ...]:
-    if event.task is not None:
-        return (event.task.channel_sid, event.task.channel_unique_name)
-    if event.channel is not None:
-        return (event.channel.sid, event.channel.unique_name)
-    if event.capacity is not None:
-        return (event.capacity.channel_sid, event.capacity.channel_unique_name)
-    return ()
-
-
-#: The Events list's SID filters: an event matches when it names the SID (or is about it).
-_EVENT_FILTERS: dict[str, Callable[[EventRecord], tuple[str | None, ...]]] = {
-    "TaskSid": lambda e: (e.task.sid if e.task else None,),
-    "WorkerSid": lambda e: (e.worker.sid if e.worker else None,),
-    "ReservationSid": lambda e: (e.reservation_sid,),
-    "TaskQueueSid": lambda e: (
-        e.task.queue_sid if e.task else None,
-        e.queue.sid if e.queue else None,
-    ),
-    "WorkflowSid": lambda e: (
-        e.task.workflow_sid if e.task else None,
-        e.workflow.sid if e.workflow else None,
-    ),
-}
 
 
 @_handles("FetchEvent")
@@ -806,7 +595,13 @@ def _fetch_event(call: _Call) -> Response:
 
 
 def _window(call: _Call) -> dict[str, Any]:
-    return _kwargs(call.params, "Minutes", "StartDate", "EndDate", "TaskChannel", "SplitByWaitTime")
+    """The request's statistics window, under the names :class:`statistics.WindowOptions` gives.
+
+    The one place the window parameters are read: which of them an operation takes is its
+    parameter list's business, and ``_params`` has refused the others already.
+    """
+    names = statistics.WindowOptions.__optional_keys__
+    return {to_snake(wire): value for wire, value in call.params.items() if to_snake(wire) in names}
 
 
 def _stats(call: _Call, body: dict[str, Any], **sids: str) -> Response:
@@ -822,51 +617,52 @@ def _stats(call: _Call, body: dict[str, Any], **sids: str) -> Response:
     )
 
 
-@_handles("FetchWorkspaceStatistics")
-def _workspace_statistics(call: _Call) -> Response:
-    return _stats(call, statistics.workspace_statistics(call.engine, call.ws, **_window(call)))
+def _scope_statistics(
+    noun: str,
+    scope: Callable[..., statistics.Scope],
+    *,
+    member: str | None = None,
+    filters: Sequence[str] = (),
+    combined: str | None = None,
+    halves: bool = True,
+) -> None:
+    """Serve ``Fetch<noun>Statistics`` and its ``RealTime`` and ``Cumulative`` halves.
 
+    The three differ only by what they compute over one scope, so each scope is declared once,
+    below, as the client declares its operations.
 
-@_handles("FetchWorkspaceRealTimeStatistics")
-def _workspace_real_time(call: _Call) -> Response:
-    body = statistics.workspace_real_time(
-        call.engine, call.ws, **_kwargs(call.params, "TaskChannel")
-    )
-    return _stats(call, body)
-
-
-@_handles("FetchWorkspaceCumulativeStatistics")
-def _workspace_cumulative(call: _Call) -> Response:
-    return _stats(call, statistics.workspace_cumulative(call.engine, call.ws, **_window(call)))
-
-
-def _member_statistics(operation_noun: str, noun: str) -> None:
-    """Register the plain, real-time and cumulative statistics of one workflow or queue.
-
-    ``Fetch<OperationNoun>Statistics`` calls ``statistics.<noun>_statistics`` with the
-    ``<OperationNoun>Sid`` of the path, and so on for the other two.
+    :param scope: builds the scope from the workspace SID, then the path's ``member`` SID,
+        then the ``filters`` the request gave (as keyword arguments).
+    :param member: the path parameter naming the resource; the answer repeats it
+        (``WorkflowSid`` as ``workflow_sid``).
+    :param combined: the combined operation's name where the API's differs.
+    :param halves: whether the scope has the real-time and cumulative operations too.
     """
-    path_key = f"{operation_noun}Sid"
-    sid_field = f"{noun}_sid"
 
-    def handler(kind: str, real_time: bool) -> Handler:
-        compute = getattr(statistics, f"{noun}_{kind}")
-
+    def serving(compute: Callable[..., dict[str, Any]]) -> Handler:
         def serve(call: _Call) -> Response:
-            sid = call.path[path_key]
-            options = _kwargs(call.params, "TaskChannel") if real_time else _window(call)
-            body = compute(call.engine, call.ws, sid, **options)
-            return _stats(call, body, **{sid_field: sid})
+            sids = {to_snake(member): call.path[member]} if member else {}
+            built = scope(call.ws, *sids.values(), **_kwargs(call.params, *filters))
+            return _stats(call, compute(call.engine, built, **_window(call)), **sids)
 
         return serve
 
-    _HANDLERS[f"Fetch{operation_noun}Statistics"] = handler("statistics", False)
-    _HANDLERS[f"Fetch{operation_noun}RealTimeStatistics"] = handler("real_time", True)
-    _HANDLERS[f"Fetch{operation_noun}CumulativeStatistics"] = handler("cumulative", False)
+    _HANDLERS[combined or f"Fetch{noun}Statistics"] = serving(statistics.combined)
+    if halves:
+        _HANDLERS[f"Fetch{noun}RealTimeStatistics"] = serving(statistics.real_time)
+        _HANDLERS[f"Fetch{noun}CumulativeStatistics"] = serving(statistics.cumulative)
 
 
-_member_statistics("Workflow", "workflow")
-_member_statistics("TaskQueue", "task_queue")
+_scope_statistics("Workspace", statistics.WorkspaceScope)
+_scope_statistics("Workflow", statistics.WorkflowScope, member="WorkflowSid")
+_scope_statistics("TaskQueue", statistics.TaskQueueScope, member="TaskQueueSid")
+_scope_statistics(
+    "Workers",
+    statistics.WorkersScope,
+    filters=("TaskQueueSid", "TaskQueueName", "FriendlyName"),
+    combined="FetchWorkerStatistics",
+)
+_scope_statistics("WorkerInstance", statistics.WorkerScope, member="WorkerSid", halves=False)
 
 
 @_handles("ListTaskQueuesStatistics")
@@ -893,49 +689,11 @@ def _bulk_real_time(call: _Call) -> Response:
     return _stats(call, statistics.task_queue_bulk_real_time(call.engine, call.ws, sids))
 
 
-@_handles("FetchWorkerStatistics")
-def _workers_statistics(call: _Call) -> Response:
-    body = statistics.workers_statistics(
-        call.engine, call.ws, **_kwargs(call.params, *call.operation.params)
-    )
-    return _stats(call, body)
-
-
-@_handles("FetchWorkersRealTimeStatistics")
-def _workers_real_time(call: _Call) -> Response:
-    body = statistics.workers_real_time(call.engine, call.ws, **_kwargs(call.params, "TaskChannel"))
-    return _stats(call, body)
-
-
-@_handles("FetchWorkersCumulativeStatistics")
-def _workers_cumulative(call: _Call) -> Response:
-    body = statistics.workers_cumulative(
-        call.engine, call.ws, **_kwargs(call.params, *call.operation.params)
-    )
-    return _stats(call, body)
-
-
-@_handles("FetchWorkerInstanceStatistics")
-def _worker_instance_statistics(call: _Call) -> Response:
-    sid = call.path["WorkerSid"]
-    body = statistics.worker_instance_statistics(
-        call.engine, call.ws, sid, **_kwargs(call.params, *call.operation.params)
-    )
-    return _stats(call, body, worker_sid=sid)
-
-
 # -- the application ----------------------------------------------------------------------
 
 
 def _json_object(name: str, text: str) -> dict[str, Any]:
     return bounds.parse_json_object(name, text, max_chars=_JSON_CHARS[name])
-
-
-def _expression(name: str, text: str) -> Expression:
-    try:
-        return compile_expression(text)
-    except ExpressionError as exc:
-        raise InvalidArgument(f"{name}: {exc}") from exc
 
 
 def create_app(service: SandboxService, *, base_url: str | None = None) -> Flask:

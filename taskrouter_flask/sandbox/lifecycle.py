@@ -385,44 +385,64 @@ class Lifecycle(Part):
         worker.idle_since = self.engine.now()
         self.routing.refresh_ready(worker)
         task = self.store.tasks[reservation.task_sid]
-        unaccepted = new in (
-            ReservationStatus.REJECTED,
-            ReservationStatus.TIMEOUT,
-            ReservationStatus.CANCELED,
-            ReservationStatus.RESCINDED,
-        )
-        if unaccepted and self.routing.routable(task):
-            if task.status is TaskStatus.RESERVED and not any(
-                r.status is ReservationStatus.PENDING
-                for r in self.engine.reservations_of_task(task.sid)
-            ):
-                self.task_transition(task, TaskStatus.PENDING, None)
+        # Not accepted, a task still being routed goes back to routing (the activity changes
+        # below route nothing, so this holds until then).
+        returned = new in _UNACCEPTED and self.routing.routable(task)
+        if returned:
+            self.unreserve(task)
         # The event shows the task as it now is; the worker's activity change follows it.
         self.reservation_emit(reservation)
-        if new is ReservationStatus.TIMEOUT:
+        self.activity_after(reservation, worker, activity_sid)
+        if returned:
+            self.offer_again(task, match=match)
+        if match:
+            self.routing.worker_changed(worker)
+
+    def unreserve(self, task: TaskRecord) -> None:
+        """A reserved task whose last pending reservation ended is pending again."""
+        if task.status is TaskStatus.RESERVED and not any(
+            r.status is ReservationStatus.PENDING
+            for r in self.engine.reservations_of_task(task.sid)
+        ):
+            self.task_transition(task, TaskStatus.PENDING, None)
+
+    def activity_after(
+        self, reservation: ReservationRecord, worker: WorkerRecord, activity_sid: str | None
+    ) -> None:
+        """Move the worker as the reservation's end asks: the workspace's timeout activity
+        after a timeout, the post-work activity its instruction named once it is completed,
+        then ``activity_sid`` (a rejection's ``WorkerActivitySid``)."""
+        if reservation.status is ReservationStatus.TIMEOUT:
             timeout_activity = self.store.workspaces[worker.workspace_sid].timeout_activity_sid
             if timeout_activity:
                 self.set_activity(worker, timeout_activity)
-        if new is ReservationStatus.COMPLETED and reservation.instruction:
+        if reservation.status is ReservationStatus.COMPLETED and reservation.instruction:
             post_work = reservation.instruction.get("post_work_activity_sid")
             if post_work and post_work in self.store.activities:
                 self.set_activity(worker, post_work)
         if activity_sid is not None:
             self.set_activity(worker, activity_sid)
-        if unaccepted and self.routing.routable(task):
-            if (
-                match
-                and task.status is TaskStatus.PENDING
-                and task.rejections >= MAX_ASSIGNMENT_COUNT
-            ):
-                self.cancel_at_max_assignments(task)
-            elif task.task_queue_sid is not None:
-                self.routing.wait(task)
-                if match:
-                    self.routing.match_task(task)
-        if match:
-            self.routing.worker_changed(worker)
 
+    def offer_again(self, task: TaskRecord, *, match: bool) -> None:
+        """Back in its queue, offered again (``match``) unless it has moved from pending
+        to reserved the most times Twilio allows, which cancels it."""
+        if match and task.status is TaskStatus.PENDING and task.rejections >= MAX_ASSIGNMENT_COUNT:
+            self.cancel_at_max_assignments(task)
+        elif task.task_queue_sid is not None:
+            self.routing.wait(task)
+            if match:
+                self.routing.match_task(task)
+
+
+#: How a reservation ends without being accepted, which returns its task to routing.
+_UNACCEPTED = frozenset(
+    {
+        ReservationStatus.REJECTED,
+        ReservationStatus.TIMEOUT,
+        ReservationStatus.CANCELED,
+        ReservationStatus.RESCINDED,
+    }
+)
 
 _REQUESTABLE_TASK_STATUSES = frozenset(
     {TaskStatus.CANCELED, TaskStatus.WRAPPING, TaskStatus.COMPLETED}

@@ -43,6 +43,24 @@ class Routing(Part):
         each worker's channels, view and queues, each queue's eligible workers and
         waiting order, and the ready workers.
         """
+        self.rebuild_reservations()
+        self.rebuild_channels()
+        self.rebuild_queues()
+        store = self.store
+        for worker in store.workers.values():
+            self.refresh_view(worker)
+            self.refresh_eligibility(worker)
+        store.ready = set()
+        store.ready_on = {}
+        for worker in store.workers.values():
+            self.refresh_ready(worker)
+        store.direct = {}
+        for task in store.tasks.values():
+            if _is_direct(task) and self.routable(task):
+                store.direct.setdefault(task.routing_target or "", set()).add(task.sid)
+
+    def rebuild_reservations(self) -> None:
+        """Each task's reservations, each worker's, and the ones occupying each worker."""
         store = self.store
         store.active = {sid: set() for sid in store.workers}
         store.task_reservations = {sid: [] for sid in store.tasks}
@@ -55,6 +73,10 @@ class Routing(Part):
                 )
             if reservation.status in ACTIVE_RESERVATION and reservation.worker_sid in store.active:
                 store.active[reservation.worker_sid].add(reservation.sid)
+
+    def rebuild_channels(self) -> None:
+        """Each worker's channels; their queues are cleared, for eligibility to refill."""
+        store = self.store
         for worker in store.workers.values():
             worker.channels = {}
             worker.queues = set()
@@ -62,6 +84,10 @@ class Routing(Part):
             owner = store.workers.get(record.worker_sid)
             if owner is not None:
                 owner.channels[record.task_channel_sid] = record.sid
+
+    def rebuild_queues(self) -> None:
+        """Each queue's waiting order and its count per channel; eligibility is cleared."""
+        store = self.store
         waiting: dict[str, list[tuple[int, int, str]]] = {sid: [] for sid in store.task_queues}
         store.waiting_channels = {}
         for task in store.tasks.values():
@@ -74,17 +100,6 @@ class Routing(Part):
         for queue in store.task_queues.values():
             queue.eligible = set()
             queue.waiting = sorted(waiting[queue.sid])
-        for worker in store.workers.values():
-            self.refresh_view(worker)
-            self.refresh_eligibility(worker)
-        store.ready = set()
-        store.ready_on = {}
-        for worker in store.workers.values():
-            self.refresh_ready(worker)
-        store.direct = {}
-        for task in store.tasks.values():
-            if _is_direct(task) and self.routable(task):
-                store.direct.setdefault(task.routing_target or "", set()).add(task.sid)
 
     def used_capacity(self, worker_sid: str, channel_sid: str) -> int:
         return sum(
@@ -421,37 +436,22 @@ class Routing(Part):
     ) -> list[WorkerRecord]:
         """The workers who may take ``task`` now, best first (or whether ``only`` may)."""
         target = self.target(task)
+        pool = self.pool(task, target, queue, only)
+        if not pool:
+            return []
         expression = compile_expression(target.expression) if target and target.expression else None
-        known_sid = known_name = None
-        routed_to = task.routing_target if (task.routing_target or "").startswith("WK") else None
-        if target and target.known_worker_sid:
-            known_sid = _task_ref(task, target.known_worker_sid)
-        if target and target.known_worker_friendly_name:
-            known_name = _task_ref(task, target.known_worker_friendly_name)
+        reservations = self.store.reservations
         holding = {
-            self.store.reservations[r].worker_sid
+            reservations[r].worker_sid
             for r in self.store.task_reservations[task.sid]
-            if self.store.reservations[r].status in ACTIVE_RESERVATION
+            if reservations[r].status in ACTIVE_RESERVATION
         }
-        if only is not None:
-            pool: set[str] = {only.sid} & queue.eligible
-        elif task.ignore_capacity:
-            pool = queue.eligible
-        elif self.store.workspaces[queue.workspace_sid].multi_task_enabled:
-            pool = queue.eligible & self.store.ready_on.get(task.task_channel_sid, set())
-        else:
-            pool = queue.eligible & self.store.ready
+        workers = self.store.workers
         found = []
         for worker_sid in pool:
             if worker_sid in holding:
                 continue
-            worker = self.store.workers[worker_sid]
-            if known_sid is not None and worker.sid != known_sid:
-                continue
-            if routed_to is not None and worker.sid != routed_to:
-                continue
-            if known_name is not None and worker.friendly_name != known_name:
-                continue
+            worker = workers[worker_sid]
             if not self.has_capacity(worker, task):
                 continue
             if expression is not None and not expression.evaluate(
@@ -460,6 +460,46 @@ class Routing(Part):
                 continue
             found.append(worker)
         return _order_workers(found, target.order_by if target else None)
+
+    def pool(
+        self,
+        task: TaskRecord,
+        target: Target | None,
+        queue: TaskQueueRecord,
+        only: WorkerRecord | None,
+    ) -> set[str]:
+        """The queue's eligible workers who could have room (the ready indexes narrow them
+        unless the task ignores capacity), and only the one the task names if it names one.
+        Not always a copy: callers must not change it."""
+        if only is not None:
+            pool = {only.sid} & queue.eligible
+        elif task.ignore_capacity:
+            pool = queue.eligible
+        elif self.store.workspaces[queue.workspace_sid].multi_task_enabled:
+            pool = queue.eligible & self.store.ready_on.get(task.task_channel_sid, set())
+        else:
+            pool = queue.eligible & self.store.ready
+        if (target and (target.known_worker_sid or target.known_worker_friendly_name)) or (
+            task.routing_target or ""
+        ).startswith("WK"):
+            return self.pinned(task, target, pool)
+        return pool
+
+    def pinned(self, task: TaskRecord, target: Target | None, pool: set[str]) -> set[str]:
+        """``pool`` narrowed to the worker the task names, if it names one: the target's
+        ``known_worker_sid`` or ``known_worker_friendly_name`` (a task attribute), or a
+        worker ``RoutingTarget``. A missing attribute names no one; a value that is not a
+        string names a worker who cannot exist."""
+        if target and target.known_worker_sid:
+            pool = _named_sid(pool, _task_ref(task, target.known_worker_sid))
+        if (task.routing_target or "").startswith("WK"):
+            pool = _named_sid(pool, task.routing_target)
+        if target and target.known_worker_friendly_name:
+            name = _task_ref(task, target.known_worker_friendly_name)
+            if name is not None:
+                workers = self.store.workers
+                pool = {sid for sid in pool if workers[sid].friendly_name == name}
+        return pool
 
     def match_task(self, task: TaskRecord) -> bool:
         """Offer ``task`` to the best free workers; tell whether any reservation was made."""
@@ -491,41 +531,53 @@ class Routing(Part):
         while worker.sid in self.store.workers and self.has_capacity(worker):
             if self.offer_direct(worker):
                 continue
-            # In a multitasking workspace, the channels with room (the ready_on index): a
-            # queue's waiting tasks on a full channel are passed over with a set lookup.
-            free = (
-                {
-                    channel
-                    for channel in worker.channels
-                    if worker.sid in self.store.ready_on.get(channel, ())
-                }
-                if workspace.multi_task_enabled
-                else None
-            )
-            best: tuple[tuple[int, int, int], TaskRecord, TaskQueueRecord] | None = None
+            free = self.free_channels(worker) if workspace.multi_task_enabled else None
+            best: _Offer | None = None
             for queue_sid in worker.queues:
-                if free is not None:
-                    counts = self.store.waiting_channels.get(queue_sid, {})
-                    if not counts.get(None) and not any(counts.get(c) for c in free):
-                        continue  # nothing waits here on a channel the worker has room on
+                if free is not None and not self.waits_on(queue_sid, free):
+                    continue
                 queue = self.store.task_queues[queue_sid]
                 kind = 0 if queue.task_order == preferred else 1
-                for key in queue.waiting:
-                    rank = (kind, key[0], key[1])
-                    if best is not None and rank >= best[0]:
-                        break
-                    task = self.store.tasks[key[2]]
-                    if free is not None and task.task_channel_sid not in free:
-                        if not task.ignore_capacity:
-                            continue
-                    if not self.wants_reservations(task) or not self.has_capacity(worker, task):
-                        continue
-                    if self.candidates(task, queue, only=worker):
-                        best = (rank, task, queue)
-                        break
+                best = self.best_offer(worker, queue, kind, free, best)
             if best is None:
                 return
             self.lifecycle.reserve(best[1], worker, best[2])
+
+    def free_channels(self, worker: WorkerRecord) -> set[str]:
+        """In a multitasking workspace, the worker's channels with room (the ready_on index):
+        a queue's waiting tasks on a full channel are passed over with a set lookup."""
+        ready_on = self.store.ready_on
+        return {channel for channel in worker.channels if worker.sid in ready_on.get(channel, ())}
+
+    def waits_on(self, queue_sid: str, free: set[str]) -> bool:
+        """Whether anything waits in the queue on a channel with room (or ignoring capacity)."""
+        counts = self.store.waiting_channels.get(queue_sid, {})
+        return bool(counts.get(None)) or any(counts.get(c) for c in free)
+
+    def best_offer(
+        self,
+        worker: WorkerRecord,
+        queue: TaskQueueRecord,
+        kind: int,
+        free: set[str] | None,
+        best: _Offer | None,
+    ) -> _Offer | None:
+        """The first task of ``queue`` the worker may take, if it ranks before ``best``
+        (``kind`` 0 for a queue of the workspace's preferred order); else ``best``."""
+        tasks = self.store.tasks
+        for key in queue.waiting:
+            rank = (kind, key[0], key[1])
+            if best is not None and rank >= best[0]:
+                break
+            task = tasks[key[2]]
+            if free is not None and task.task_channel_sid not in free:
+                if not task.ignore_capacity:
+                    continue
+            if not self.wants_reservations(task) or not self.has_capacity(worker, task):
+                continue
+            if self.candidates(task, queue, only=worker):
+                return (rank, task, queue)
+        return best
 
     # -- tasks routed straight to a worker ----------------------------------------------------
 
@@ -569,6 +621,9 @@ class Routing(Part):
         elif task.status is TaskStatus.PENDING:
             self.offer_direct(self.store.workers[task.routing_target or ""])
 
+
+#: A waiting task offered to a worker: its rank across the worker's queues, it, its queue.
+_Offer = tuple[tuple[int, int, int], TaskRecord, TaskQueueRecord]
 
 _ORDER_PART = re.compile(r"\s*worker\.([A-Za-z_][A-Za-z0-9_.]*)\s+(ASC|DESC)\s*", re.IGNORECASE)
 
@@ -648,3 +703,10 @@ def _lookup(data: Mapping[str, Any], path: list[str]) -> Any:
 
 def _task_ref(task: TaskRecord, reference: str) -> Any:
     return _lookup(task.attributes, reference.split(".")[1:])
+
+
+def _named_sid(pool: set[str], sid: Any) -> set[str]:
+    """``pool`` narrowed to the worker SID a task names (``None``: named no one)."""
+    if sid is None:
+        return pool
+    return {sid} & pool if isinstance(sid, str) else set()

@@ -112,9 +112,9 @@ CALLS: dict[str, tuple[Call, dict[str, str]]] = {
         lambda c: c.task_queues.cumulative_statistics(QUEUE, minutes=5),
         {"Minutes": "5"},
     ),
-    "ListTaskQueuesStatistics": (lambda c: list(c.task_queues.list_statistics()), {}),
+    "ListTaskQueuesStatistics": (lambda c: list(c.task_queues.statistics_of_all()), {}),
     "CreateTaskQueueBulkRealTimeStatistics": (
-        lambda c: c.task_queues.bulk_real_time_statistics({"TaskQueueSids": [QUEUE]}),
+        lambda c: c.task_queues.real_time_statistics_of_many(task_queue_sids=[QUEUE]),
         {},
     ),
     # workflows
@@ -204,10 +204,13 @@ CALLS: dict[str, tuple[Call, dict[str, str]]] = {
         ),
         {"Instruction": "dequeue", "DequeueFrom": "+15005550006"},
     ),
-    "FetchWorkerStatistics": (lambda c: c.workers.statistics(minutes=10), {"Minutes": "10"}),
-    "FetchWorkersRealTimeStatistics": (lambda c: c.workers.real_time_statistics(), {}),
-    "FetchWorkersCumulativeStatistics": (lambda c: c.workers.cumulative_statistics(), {}),
-    "FetchWorkerInstanceStatistics": (lambda c: c.workers.instance_statistics(WORKER), {}),
+    "FetchWorkerStatistics": (
+        lambda c: c.workers.statistics_of_all(minutes=10),
+        {"Minutes": "10"},
+    ),
+    "FetchWorkersRealTimeStatistics": (lambda c: c.workers.real_time_statistics_of_all(), {}),
+    "FetchWorkersCumulativeStatistics": (lambda c: c.workers.cumulative_statistics_of_all(), {}),
+    "FetchWorkerInstanceStatistics": (lambda c: c.workers.statistics(WORKER), {}),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from taskrouter_flask.client import OPERATIONS
 from taskrouter_flask.client.resources import to_snake
+from taskrouter_flask.instructions import REST_PARAMETERS, RestParameter
 from taskrouter_flask.schemas import _REST_RENAMES
 
 SPEC = json.loads(
@@ -91,3 +93,52 @@ def test_every_response_field_is_a_model_field(name: str) -> None:
     assert wire_fields <= model_wire, (
         f"{name}: not in {operation.model.__name__}: {wire_fields - model_wire}"
     )
+
+
+# -- instruction parameters on UpdateReservation -------------------------------------------------
+
+RESERVATION_UPDATES = {
+    # The reservation's own parameters, beside the instructions'; supervising is the task's only.
+    "UpdateTaskReservation": {
+        "ReservationStatus",
+        "WorkerActivitySid",
+        "Instruction",
+        "Supervisor",
+        "SupervisorMode",
+    },
+    "UpdateWorkerReservation": {"ReservationStatus", "WorkerActivitySid", "Instruction"},
+}
+
+
+def form_properties(name: str) -> dict[str, Any]:
+    content = SPEC_OPS[name][2]["requestBody"]["content"]
+    properties: dict[str, Any] = content["application/x-www-form-urlencoded"]["schema"][
+        "properties"
+    ]
+    return properties
+
+
+@pytest.mark.parametrize("name", sorted(RESERVATION_UPDATES))
+def test_the_instructions_declare_every_instruction_parameter_of_the_spec(name: str) -> None:
+    # WorkerActivitySid is both: the reservation's own, and reject's activity_sid.
+    declared = {parameter.name for parameter in REST_PARAMETERS}
+    assert set(form_properties(name)) == declared | RESERVATION_UPDATES[name]
+
+
+def test_each_rest_name_is_one_instruction_parameter() -> None:
+    names = [parameter.name for parameter in REST_PARAMETERS]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("parameter", REST_PARAMETERS, ids=lambda parameter: parameter.name)
+@pytest.mark.parametrize("name", sorted(RESERVATION_UPDATES))
+def test_each_instruction_parameter_has_the_specs_type_and_instruction(
+    name: str, parameter: RestParameter
+) -> None:
+    assert OPERATIONS[name].types[parameter.name] == parameter.kind
+    # Where the spec names the instruction a parameter is for, it is the one declared.
+    description = form_properties(name)[parameter.name].get("description", "")
+    named = re.findall(r"\b(Dequeue|Call|Redirect|Conference) instruction", description)
+    if parameter.name == "WorkerActivitySid":
+        named = ["reject"] if "if rejecting" in description else named
+    assert {word.lower() for word in named} <= {parameter.instruction}, description

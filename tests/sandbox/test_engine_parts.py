@@ -22,6 +22,7 @@ ENGINE_MODULES = [
     "facts",
     "lifecycle",
     "part",
+    "queries",
     "resources",
     "routing",
     "scheduler",

@@ -136,15 +136,14 @@ def test_statistics_within_the_retention_are_unchanged_by_trimming() -> None:
     clock.advance(timedelta(days=29).total_seconds())
     engine.create_task(ws, attributes={"n": 3})
     window = {"start_date": START + timedelta(days=28)}
-    before = statistics.workspace_cumulative(engine, ws, **window)
-    workers_before = statistics.workers_cumulative(engine, ws, **window)
+    everything, workers = statistics.WorkspaceScope(ws), statistics.WorkersScope(ws)
+    before = statistics.cumulative(engine, everything, **window)
+    workers_before = statistics.cumulative(engine, workers, **window)
     clock.advance(timedelta(days=1, hours=1).total_seconds())  # the first events expire
     engine.create_task(ws, attributes={"n": 4})
-    after = statistics.workspace_cumulative(
-        engine, ws, **window, end_date=START + timedelta(days=29)
-    )
+    after = statistics.cumulative(engine, everything, **window, end_date=START + timedelta(days=29))
     assert after["tasks_created"] == before["tasks_created"] == 1
     assert (
-        statistics.workers_cumulative(engine, ws, **window, end_date=workers_before["end_time"])
+        statistics.cumulative(engine, workers, **window, end_date=workers_before["end_time"])
         == workers_before
     )

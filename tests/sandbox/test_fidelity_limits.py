@@ -64,35 +64,35 @@ def _sids(ws: Workspace) -> Sids:
 
 #: Every statistics function that takes a ``start_date``, by the REST operation it serves.
 ENGINE_WINDOWS: dict[str, Callable[[Engine, Sids, Any], Any]] = {
-    "FetchWorkspaceStatistics": lambda e, s, start: statistics.workspace_statistics(
-        e, s.workspace, start_date=start
+    "FetchWorkspaceStatistics": lambda e, s, start: statistics.combined(
+        e, statistics.WorkspaceScope(s.workspace), start_date=start
     ),
-    "FetchWorkspaceCumulativeStatistics": lambda e, s, start: statistics.workspace_cumulative(
-        e, s.workspace, start_date=start
+    "FetchWorkspaceCumulativeStatistics": lambda e, s, start: statistics.cumulative(
+        e, statistics.WorkspaceScope(s.workspace), start_date=start
     ),
-    "FetchWorkflowStatistics": lambda e, s, start: statistics.workflow_statistics(
-        e, s.workspace, s.workflow, start_date=start
+    "FetchWorkflowStatistics": lambda e, s, start: statistics.combined(
+        e, statistics.WorkflowScope(s.workspace, s.workflow), start_date=start
     ),
-    "FetchWorkflowCumulativeStatistics": lambda e, s, start: statistics.workflow_cumulative(
-        e, s.workspace, s.workflow, start_date=start
+    "FetchWorkflowCumulativeStatistics": lambda e, s, start: statistics.cumulative(
+        e, statistics.WorkflowScope(s.workspace, s.workflow), start_date=start
     ),
-    "FetchTaskQueueStatistics": lambda e, s, start: statistics.task_queue_statistics(
-        e, s.workspace, s.queue, start_date=start
+    "FetchTaskQueueStatistics": lambda e, s, start: statistics.combined(
+        e, statistics.TaskQueueScope(s.workspace, s.queue), start_date=start
     ),
-    "FetchTaskQueueCumulativeStatistics": lambda e, s, start: statistics.task_queue_cumulative(
-        e, s.workspace, s.queue, start_date=start
+    "FetchTaskQueueCumulativeStatistics": lambda e, s, start: statistics.cumulative(
+        e, statistics.TaskQueueScope(s.workspace, s.queue), start_date=start
     ),
     "ListTaskQueuesStatistics": lambda e, s, start: statistics.task_queues_statistics(
         e, s.workspace, start_date=start
     ),
-    "FetchWorkerStatistics": lambda e, s, start: statistics.workers_statistics(
-        e, s.workspace, start_date=start
+    "FetchWorkerStatistics": lambda e, s, start: statistics.combined(
+        e, statistics.WorkersScope(s.workspace), start_date=start
     ),
-    "FetchWorkersCumulativeStatistics": lambda e, s, start: statistics.workers_cumulative(
-        e, s.workspace, start_date=start
+    "FetchWorkersCumulativeStatistics": lambda e, s, start: statistics.cumulative(
+        e, statistics.WorkersScope(s.workspace), start_date=start
     ),
-    "FetchWorkerInstanceStatistics": lambda e, s, start: statistics.worker_instance_statistics(
-        e, s.workspace, s.worker, start_date=start
+    "FetchWorkerInstanceStatistics": lambda e, s, start: statistics.combined(
+        e, statistics.WorkerScope(s.workspace, s.worker), start_date=start
     ),
 }
 
@@ -150,7 +150,9 @@ def test_a_minutes_window_reaching_past_30_days_is_still_answered(
     sids = _sids(ws)
     forty_days = 40 * 24 * 60
 
-    figures = statistics.workspace_cumulative(ws.engine, sids.workspace, minutes=forty_days)
+    figures = statistics.cumulative(
+        ws.engine, statistics.WorkspaceScope(sids.workspace), minutes=forty_days
+    )
 
     assert figures["tasks_created"] == 1
     expected = clock.now() - timedelta(minutes=forty_days)
@@ -383,13 +385,13 @@ CLIENT_WINDOWS: dict[str, Callable[[TaskRouterClient, World, datetime], object]]
         w.queue, start_date=start
     ),
     "ListTaskQueuesStatistics": lambda c, w, start: list(
-        c.task_queues.list_statistics(start_date=start)
+        c.task_queues.statistics_of_all(start_date=start)
     ),
-    "FetchWorkerStatistics": lambda c, w, start: c.workers.statistics(start_date=start),
-    "FetchWorkersCumulativeStatistics": lambda c, w, start: c.workers.cumulative_statistics(
+    "FetchWorkerStatistics": lambda c, w, start: c.workers.statistics_of_all(start_date=start),
+    "FetchWorkersCumulativeStatistics": lambda c, w, start: c.workers.cumulative_statistics_of_all(
         start_date=start
     ),
-    "FetchWorkerInstanceStatistics": lambda c, w, start: c.workers.instance_statistics(
+    "FetchWorkerInstanceStatistics": lambda c, w, start: c.workers.statistics(
         w.worker, start_date=start
     ),
 }

@@ -287,13 +287,13 @@ class OurApi(Api):
     def statistics(self, ws: str, which: str, sid: str = "") -> dict[str, Any]:
         c = self.workspace(ws)
         if which == "task_queues":
-            listed = list(c.task_queues.list_statistics())
+            listed = list(c.task_queues.statistics_of_all())
             return {"task_queues_statistics": [dict(s.raw) for s in listed]}
         calls = {
             "workspace": lambda: c.workspace_statistics(),
             "workflow": lambda: c.workflows.statistics(sid),
-            "workers": lambda: c.workers.statistics(),
-            "worker": lambda: c.workers.instance_statistics(sid),
+            "workers": lambda: c.workers.statistics_of_all(),
+            "worker": lambda: c.workers.statistics(sid),
             "task_queue": lambda: c.task_queues.statistics(sid),
         }
         return dict(calls[which]().raw)

@@ -239,7 +239,7 @@ def world() -> World:
 
 
 def test_workspace_real_time(world: World) -> None:
-    assert stats.workspace_real_time(world.engine, world.ws) == {
+    assert stats.real_time(world.engine, stats.WorkspaceScope(world.ws)) == {
         "activity_statistics": world.activities(available=2, busy=1),
         "longest_task_waiting_age": 200,
         "longest_task_waiting_sid": world.tasks["T7"],
@@ -251,18 +251,20 @@ def test_workspace_real_time(world: World) -> None:
 
 
 def test_workspace_real_time_by_channel(world: World) -> None:
-    voice = stats.workspace_real_time(world.engine, world.ws, task_channel="voice")
+    voice = stats.real_time(world.engine, stats.WorkspaceScope(world.ws), task_channel="voice")
     assert voice["tasks_by_status"] == statuses(pending=1)
     assert (voice["total_tasks"], voice["tasks_by_priority"]) == (1, {"3": 1})
     assert voice["longest_task_waiting_sid"] == world.tasks["T7"]
-    default = stats.workspace_real_time(world.engine, world.ws, task_channel="default")
+    default = stats.real_time(world.engine, stats.WorkspaceScope(world.ws), task_channel="default")
     assert default["total_tasks"] == 6
     assert default["longest_task_waiting_sid"] == world.tasks["T6"]
     assert default["longest_task_waiting_age"] == 20
 
 
 def test_workspace_cumulative_default_window(world: World) -> None:
-    assert stats.workspace_cumulative(world.engine, world.ws, split_by_wait_time="10,200") == {
+    assert stats.cumulative(
+        world.engine, stats.WorkspaceScope(world.ws), split_by_wait_time="10,200"
+    ) == {
         "avg_task_acceptance_time": 40,
         "start_time": iso(-100),
         "end_time": iso(800),
@@ -294,7 +296,7 @@ def test_workspace_cumulative_default_window(world: World) -> None:
 
 
 def test_workspace_cumulative_last_five_minutes(world: World) -> None:
-    figures = stats.workspace_cumulative(world.engine, world.ws, minutes=5)
+    figures = stats.cumulative(world.engine, stats.WorkspaceScope(world.ws), minutes=5)
     assert figures == {
         "avg_task_acceptance_time": 0,
         "start_time": iso(500),
@@ -316,12 +318,12 @@ def test_workspace_cumulative_last_five_minutes(world: World) -> None:
         "tasks_timed_out_in_workflow": 1,
     }
     # The same window, as the REST layer may pass it: strings.
-    assert stats.workspace_cumulative(world.engine, world.ws, minutes="5") == figures
+    assert stats.cumulative(world.engine, stats.WorkspaceScope(world.ws), minutes="5") == figures
 
 
 def test_workspace_cumulative_between_dates_includes_both_ends(world: World) -> None:
-    figures = stats.workspace_cumulative(
-        world.engine, world.ws, start_date=at(100), end_date=iso(330)
+    figures = stats.cumulative(
+        world.engine, stats.WorkspaceScope(world.ws), start_date=at(100), end_date=iso(330)
     )
     assert (figures["start_time"], figures["end_time"]) == (iso(100), iso(330))
     assert {k: v for k, v in figures.items() if k.startswith("reservations_")} == {
@@ -340,23 +342,23 @@ def test_workspace_cumulative_between_dates_includes_both_ends(world: World) -> 
     assert figures["wait_duration_until_canceled"] == waits(210, 210, 210, 210, 210)
     assert figures["avg_task_acceptance_time"] == 40
     # A window after everything happened counts nothing.
-    later = stats.workspace_cumulative(world.engine, world.ws, start_date=at(790))
+    later = stats.cumulative(world.engine, stats.WorkspaceScope(world.ws), start_date=at(790))
     assert later["reservations_created"] == 0
     assert later["tasks_created"] == 0
 
 
 def test_workspace_cumulative_by_channel(world: World) -> None:
-    voice = stats.workspace_cumulative(world.engine, world.ws, task_channel="voice")
+    voice = stats.cumulative(world.engine, stats.WorkspaceScope(world.ws), task_channel="voice")
     assert voice["tasks_created"] == 1
     assert voice["reservations_created"] == 0
     assert voice["tasks_canceled"] == 0
 
 
 def test_workspace_statistics_combines_both(world: World) -> None:
-    both = stats.workspace_statistics(world.engine, world.ws, minutes=5)
+    both = stats.combined(world.engine, stats.WorkspaceScope(world.ws), minutes=5)
     assert both == {
-        "cumulative": stats.workspace_cumulative(world.engine, world.ws, minutes=5),
-        "realtime": stats.workspace_real_time(world.engine, world.ws),
+        "cumulative": stats.cumulative(world.engine, stats.WorkspaceScope(world.ws), minutes=5),
+        "realtime": stats.real_time(world.engine, stats.WorkspaceScope(world.ws)),
     }
 
 
@@ -364,7 +366,7 @@ def test_workspace_statistics_combines_both(world: World) -> None:
 
 
 def test_workflow_real_time_leaves_out_tasks_outside_it(world: World) -> None:
-    assert stats.workflow_real_time(world.engine, world.ws, world.main) == {
+    assert stats.real_time(world.engine, stats.WorkflowScope(world.ws, world.main)) == {
         "longest_task_waiting_age": 20,
         "longest_task_waiting_sid": world.tasks["T6"],
         "tasks_by_priority": {"0": 4, "2": 1, "5": 1},
@@ -374,7 +376,7 @@ def test_workflow_real_time_leaves_out_tasks_outside_it(world: World) -> None:
 
 
 def test_workflow_cumulative(world: World) -> None:
-    assert stats.workflow_cumulative(world.engine, world.ws, world.main) == {
+    assert stats.cumulative(world.engine, stats.WorkflowScope(world.ws, world.main)) == {
         "avg_task_acceptance_time": 40,
         "start_time": iso(-100),
         "end_time": iso(800),
@@ -397,8 +399,10 @@ def test_workflow_cumulative(world: World) -> None:
 
 
 def test_workflow_statistics(world: World) -> None:
-    both = stats.workflow_statistics(world.engine, world.ws, world.main, minutes=5)
-    assert both["realtime"] == stats.workflow_real_time(world.engine, world.ws, world.main)
+    both = stats.combined(world.engine, stats.WorkflowScope(world.ws, world.main), minutes=5)
+    assert both["realtime"] == stats.real_time(
+        world.engine, stats.WorkflowScope(world.ws, world.main)
+    )
     assert both["cumulative"]["tasks_entered"] == 3  # T5, T8, T6
     assert both["cumulative"]["tasks_timed_out_in_workflow"] == 1
 
@@ -437,14 +441,16 @@ def support_real_time(world: World) -> dict[str, Any]:
 
 
 def test_task_queue_real_time(world: World) -> None:
-    assert stats.task_queue_real_time(world.engine, world.ws, world.sales) == sales_real_time(world)
-    assert stats.task_queue_real_time(world.engine, world.ws, world.support) == support_real_time(
-        world
-    )
+    assert stats.real_time(
+        world.engine, stats.TaskQueueScope(world.ws, world.sales)
+    ) == sales_real_time(world)
+    assert stats.real_time(
+        world.engine, stats.TaskQueueScope(world.ws, world.support)
+    ) == support_real_time(world)
 
 
 def test_task_queue_cumulative(world: World) -> None:
-    sales = stats.task_queue_cumulative(world.engine, world.ws, world.sales)
+    sales = stats.cumulative(world.engine, stats.TaskQueueScope(world.ws, world.sales))
     assert sales == {
         "avg_task_acceptance_time": 10,
         "start_time": iso(-100),
@@ -465,7 +471,7 @@ def test_task_queue_cumulative(world: World) -> None:
         "tasks_entered": 5,
         "tasks_moved": 0,
     }
-    support = stats.task_queue_cumulative(world.engine, world.ws, world.support)
+    support = stats.cumulative(world.engine, stats.TaskQueueScope(world.ws, world.support))
     assert support == {
         "avg_task_acceptance_time": 70,
         "start_time": iso(-100),
@@ -489,8 +495,10 @@ def test_task_queue_cumulative(world: World) -> None:
 
 
 def test_task_queue_split_by_wait_time(world: World) -> None:
-    figures = stats.task_queue_cumulative(
-        world.engine, world.ws, world.support, split_by_wait_time=" 70, 180,70"
+    figures = stats.cumulative(
+        world.engine,
+        stats.TaskQueueScope(world.ws, world.support),
+        split_by_wait_time=" 70, 180,70",
     )
     assert figures["split_by_wait_time"] == {
         "70": {
@@ -505,9 +513,11 @@ def test_task_queue_split_by_wait_time(world: World) -> None:
 
 
 def test_task_queue_statistics_and_list(world: World) -> None:
-    one = stats.task_queue_statistics(world.engine, world.ws, world.sales)
+    one = stats.combined(world.engine, stats.TaskQueueScope(world.ws, world.sales))
     assert one["realtime"] == sales_real_time(world)
-    assert one["cumulative"] == stats.task_queue_cumulative(world.engine, world.ws, world.sales)
+    assert one["cumulative"] == stats.cumulative(
+        world.engine, stats.TaskQueueScope(world.ws, world.sales)
+    )
     listed = stats.task_queues_statistics(world.engine, world.ws)
     assert [item["task_queue_sid"] for item in listed] == [world.sales, world.support]
     assert listed[0] == {"task_queue_sid": world.sales, **one}
@@ -540,14 +550,14 @@ def test_task_queue_bulk_real_time(world: World) -> None:
 
 
 def test_workers_real_time(world: World) -> None:
-    assert stats.workers_real_time(world.engine, world.ws) == {
+    assert stats.real_time(world.engine, stats.WorkersScope(world.ws)) == {
         "activity_statistics": world.activities(available=2, busy=1),
         "total_workers": 3,
     }
 
 
 def test_workers_cumulative(world: World) -> None:
-    assert stats.workers_cumulative(world.engine, world.ws) == {
+    assert stats.cumulative(world.engine, stats.WorkersScope(world.ws)) == {
         "start_time": iso(-100),
         "end_time": iso(800),
         "activity_durations": world.durations(
@@ -566,7 +576,7 @@ def test_workers_cumulative(world: World) -> None:
 
 
 def test_workers_cumulative_window_clips_activity_time(world: World) -> None:
-    figures = stats.workers_cumulative(world.engine, world.ws, minutes=5)
+    figures = stats.cumulative(world.engine, stats.WorkersScope(world.ws), minutes=5)
     assert figures["activity_durations"] == world.durations(
         Offline=(210, 210, 210, 210),
         Available=(95, 90, 100, 190),
@@ -576,7 +586,9 @@ def test_workers_cumulative_window_clips_activity_time(world: World) -> None:
     assert figures["reservations_created"] == 4
     assert figures["reservations_canceled"] == 2
     # A window in the past uses the stints that were open then.
-    past = stats.workers_cumulative(world.engine, world.ws, start_date=at(100), end_date=at(200))
+    past = stats.cumulative(
+        world.engine, stats.WorkersScope(world.ws), start_date=at(100), end_date=at(200)
+    )
     assert past["activity_durations"] == world.durations(
         Offline=(100, 100, 100, 100),
         Available=(65, 30, 100, 130),
@@ -585,7 +597,9 @@ def test_workers_cumulative_window_clips_activity_time(world: World) -> None:
 
 
 def test_workers_statistics_for_a_queue(world: World) -> None:
-    assert stats.workers_statistics(world.engine, world.ws, task_queue_sid=world.sales) == {
+    assert stats.combined(
+        world.engine, stats.WorkersScope(world.ws, task_queue_sid=world.sales)
+    ) == {
         "cumulative": {
             "start_time": iso(-100),
             "end_time": iso(800),
@@ -603,7 +617,7 @@ def test_workers_statistics_for_a_queue(world: World) -> None:
         },
         "realtime": {"activity_statistics": world.activities(available=2), "total_workers": 2},
     }
-    by_name = stats.workers_statistics(world.engine, world.ws, task_queue_name="Support")
+    by_name = stats.combined(world.engine, stats.WorkersScope(world.ws, task_queue_name="Support"))
     assert by_name["realtime"] == {
         "activity_statistics": world.activities(busy=1),
         "total_workers": 1,
@@ -612,7 +626,7 @@ def test_workers_statistics_for_a_queue(world: World) -> None:
 
 
 def test_worker_instance_statistics(world: World) -> None:
-    assert stats.worker_instance_statistics(world.engine, world.ws, world.alice) == {
+    assert stats.combined(world.engine, stats.WorkerScope(world.ws, world.alice)) == {
         "cumulative": {
             "start_time": iso(-100),
             "end_time": iso(800),
@@ -642,7 +656,7 @@ def test_deleted_worker_keeps_their_time() -> None:
     engine.advance(at(200))
     rows = {
         row["friendly_name"]: row
-        for row in stats.workers_cumulative(engine, ws)["activity_durations"]
+        for row in stats.cumulative(engine, stats.WorkersScope(ws))["activity_durations"]
     }
     assert rows["Offline"] | {"sid": ""} == {  # dave 60 s, erin 200 s
         "sid": "",
@@ -653,19 +667,19 @@ def test_deleted_worker_keeps_their_time() -> None:
         "total": 260,
     }
     assert (rows["Available"]["total"], rows["Available"]["min"]) == (40, 40)
-    only_erin = stats.workers_cumulative(engine, ws, friendly_name="erin")
+    only_erin = stats.cumulative(engine, stats.WorkersScope(ws, friendly_name="erin"))
     assert [row["total"] for row in only_erin["activity_durations"]] == [200, 0, 0]
-    assert stats.workers_real_time(engine, ws)["total_workers"] == 1
+    assert stats.real_time(engine, stats.WorkersScope(ws))["total_workers"] == 1
 
 
 def test_empty_workspace() -> None:
     engine = Engine(ManualClock(T0))
     ws = engine.create_workspace(friendly_name="w").sid
-    realtime = stats.workspace_real_time(engine, ws)
+    realtime = stats.real_time(engine, stats.WorkspaceScope(ws))
     assert realtime["tasks_by_status"] == statuses()
     assert realtime["tasks_by_priority"] == {}
     assert (realtime["longest_task_waiting_age"], realtime["longest_task_waiting_sid"]) == (0, None)
-    cumulative = stats.workspace_cumulative(engine, ws)
+    cumulative = stats.cumulative(engine, stats.WorkspaceScope(ws))
     assert cumulative["wait_duration_until_accepted"] == zeros()
     assert cumulative["avg_task_acceptance_time"] == 0
 
@@ -690,26 +704,73 @@ def test_empty_workspace() -> None:
 )
 def test_bad_windows_are_refused(world: World, window: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgument):
-        stats.workspace_cumulative(world.engine, world.ws, **window)
+        stats.cumulative(world.engine, stats.WorkspaceScope(world.ws), **window)
 
 
 def test_unknown_resources_are_not_found(world: World) -> None:
     e, ws = world.engine, world.ws
     unknown = "0" * 32
     calls: list[Callable[[], object]] = [
-        lambda: stats.workspace_real_time(e, "WS" + unknown),
-        lambda: stats.workspace_cumulative(e, "WS" + unknown),
-        lambda: stats.workflow_statistics(e, ws, "WW" + unknown),
-        lambda: stats.task_queue_statistics(e, ws, "WQ" + unknown),
-        lambda: stats.worker_instance_statistics(e, ws, "WK" + unknown),
-        lambda: stats.workers_statistics(e, ws, task_queue_sid="WQ" + unknown),
-        lambda: stats.workers_statistics(e, ws, task_queue_name="Nope"),
-        lambda: stats.workspace_real_time(e, ws, task_channel="fax"),
-        lambda: stats.workspace_cumulative(e, ws, task_channel="fax"),
+        lambda: stats.real_time(e, stats.WorkspaceScope("WS" + unknown)),
+        lambda: stats.cumulative(e, stats.WorkspaceScope("WS" + unknown)),
+        lambda: stats.combined(e, stats.WorkflowScope(ws, "WW" + unknown)),
+        lambda: stats.combined(e, stats.TaskQueueScope(ws, "WQ" + unknown)),
+        lambda: stats.combined(e, stats.WorkerScope(ws, "WK" + unknown)),
+        lambda: stats.combined(e, stats.WorkersScope(ws, task_queue_sid="WQ" + unknown)),
+        lambda: stats.combined(e, stats.WorkersScope(ws, task_queue_name="Nope")),
+        lambda: stats.real_time(e, stats.WorkspaceScope(ws), task_channel="fax"),
+        lambda: stats.cumulative(e, stats.WorkspaceScope(ws), task_channel="fax"),
     ]
     for call in calls:
         with pytest.raises(NotFound):
             call()
+
+
+def test_a_window_is_read_once_and_serves_both_halves(world: World) -> None:
+    window = stats.Window.read(
+        world.engine, world.ws, minutes="5", task_channel="voice", split_by_wait_time="60,10,60"
+    )
+    assert (window.start, window.end) == (at(500), at(800))
+    assert window.channel_sid == world.engine.task_channel(world.ws, "voice").sid
+    assert window.thresholds == (60, 10)
+    # A combined answer is its two halves over that one window.
+    scope = stats.WorkspaceScope(world.ws)
+    both = stats.combined(
+        world.engine, scope, minutes=5, task_channel="voice", split_by_wait_time="60,10"
+    )
+    assert both == {
+        "cumulative": scope.cumulative(world.engine, window),
+        "realtime": scope.real_time(world.engine, window.channel_sid),
+    }
+    assert both["realtime"]["total_tasks"] == 1  # T7, the only voice task
+
+
+def test_each_scope_takes_only_its_own_parameters(world: World) -> None:
+    e, ws = world.engine, world.ws
+    with pytest.raises(TypeError, match="split_by_wait_time"):
+        stats.cumulative(e, stats.WorkersScope(ws), split_by_wait_time="10")
+    with pytest.raises(TypeError, match="minutes"):
+        stats.real_time(e, stats.WorkspaceScope(ws), minutes=5)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="mintues"):
+        stats.cumulative(e, stats.WorkspaceScope(ws), mintues=5)  # type: ignore[call-arg]
+    # TaskRouter has no real-time statistics of one worker: its combined ones are cumulative.
+    with pytest.raises(TypeError, match="no real-time"):
+        stats.real_time(e, stats.WorkerScope(ws, world.alice))
+    assert list(stats.combined(e, stats.WorkerScope(ws, world.alice))) == ["cumulative"]
+
+
+def test_the_resource_is_refused_before_its_parameters(world: World) -> None:
+    """Every scope checks its workspace and resource first, then the window and channel."""
+    unknown = stats.TaskQueueScope(world.ws, "WQ" + "0" * 32)
+    for compute in (stats.real_time, stats.cumulative, stats.combined):
+        with pytest.raises(NotFound, match="task queue"):
+            compute(world.engine, unknown, task_channel="fax")
+
+
+def test_the_queue_list_refuses_a_bad_window_even_with_no_queue_to_list(world: World) -> None:
+    for window in ({"task_channel": "fax"}, {"split_by_wait_time": "x"}, {"minutes": 0}):
+        with pytest.raises((InvalidArgument, NotFound)):
+            stats.task_queues_statistics(world.engine, world.ws, friendly_name="Nope", **window)
 
 
 # -- against recounts ------------------------------------------------------------------------
@@ -767,7 +828,7 @@ def test_real_time_agrees_with_a_recount(actions: list[tuple[str, int]]) -> None
     run_actions(world, actions)
     tasks = [t for t in e.tasks.values() if t.workspace_sid == ws]
 
-    realtime = stats.workspace_real_time(e, ws)
+    realtime = stats.real_time(e, stats.WorkspaceScope(ws))
     recount = Counter(task.status.value for task in tasks)
     assert realtime["tasks_by_status"] == {s.value: recount[s.value] for s in TaskStatus}
     assert realtime["total_tasks"] == len(tasks) == sum(realtime["tasks_by_priority"].values())
@@ -775,7 +836,9 @@ def test_real_time_agrees_with_a_recount(actions: list[tuple[str, int]]) -> None
     assert realtime["longest_task_waiting_age"] == max((e.task_wait(t) for t in waiting), default=0)
     assert sum(a["workers"] for a in realtime["activity_statistics"]) == 3
 
-    queues = [stats.task_queue_real_time(e, ws, sid) for sid in (world.sales, world.support)]
+    queues = [
+        stats.real_time(e, stats.TaskQueueScope(ws, sid)) for sid in (world.sales, world.support)
+    ]
     assert sum(q["total_tasks"] for q in queues) == realtime["total_tasks"]
     for status in TaskStatus:
         assert (
@@ -783,17 +846,17 @@ def test_real_time_agrees_with_a_recount(actions: list[tuple[str, int]]) -> None
             == realtime["tasks_by_status"][status.value]
         )
     by_channel = [
-        stats.workspace_real_time(e, ws, task_channel=name)["total_tasks"]
+        stats.real_time(e, stats.WorkspaceScope(ws), task_channel=name)["total_tasks"]
         for name in ("default", "voice")
     ]
     assert sum(by_channel) == realtime["total_tasks"]
 
-    since_start = stats.workspace_cumulative(e, ws, start_date=T0)
+    since_start = stats.cumulative(e, stats.WorkspaceScope(ws), start_date=T0)
     created = since_start["tasks_created"]
     assert created == len(tasks) + since_start["tasks_deleted"]
     assert since_start["reservations_accepted"] <= since_start["reservations_created"]
     # The scenario created its 8 tasks before ``start``; a window from then counts the rest.
-    recent = stats.workspace_cumulative(e, ws, start_date=start)
+    recent = stats.cumulative(e, stats.WorkspaceScope(ws), start_date=start)
     assert recent["tasks_created"] == created - 8
 
 
