@@ -49,12 +49,14 @@ __all__ = [
     "PROJECT_ROOT",
     "BenchmarkError",
     "Plan",
+    "Served",
     "add_only",
     "add_profile",
     "argument_parser",
     "bare_app",
     "choose_plan",
     "gunicorn",
+    "gunicorn_process",
     "interleave",
     "log_tail",
     "parse_args",
@@ -65,6 +67,7 @@ __all__ = [
     "serve_in_thread",
     "spread",
     "stop_on_sigterm",
+    "stop_process",
     "target_note",
     "taskrouter_app",
     "version",
@@ -313,7 +316,8 @@ def wait_until_serving(
             connection.close()
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate ``process``; kill it if it has not stopped within 10 s."""
     import subprocess
 
     if process.poll() is None:
@@ -325,22 +329,43 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A running gunicorn: its port, its process and its log."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        return log_tail(self.log, lines)
+
+
 @contextlib.contextmanager
-def gunicorn(
+def gunicorn_process(
     target: str,
     *,
     app_dir: Path,
     log_dir: Path,
     options: Sequence[str],
     backlog: int = 128,
-) -> Iterator[int]:
-    """Serve ``target`` (``module:app`` or ``module:factory()``) with gunicorn; yield its port.
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Served]:
+    """Serve ``target`` (``module:app`` or ``module:factory()``) with gunicorn; yield it.
 
     The listening socket is bound here (127.0.0.1, port 0) and handed to gunicorn by
     file descriptor, so there is no window in which another process can take the
-    port. gunicorn runs in ``app_dir`` with ``options`` (workers, worker class, ...)
-    and logs to a file in ``log_dir``, whose tail an error shows. On leaving, it is
-    terminated, then killed if it has not stopped within 10 s.
+    port. gunicorn runs in ``app_dir`` with ``options`` (workers, worker class, ...),
+    ``env`` added to this process's environment, and logs to a file in ``log_dir``,
+    whose tail an error shows. On leaving, it is terminated, then killed if it has
+    not stopped within 10 s. The production tests start their servers here too.
     """
     import subprocess
 
@@ -362,10 +387,12 @@ def gunicorn(
             f"--chdir={app_dir}",
             target,
         ]
-        with log.open("wb") as output:
+        environment = {**os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1"}
+        with log.open("ab") as output:
             process = subprocess.Popen(
                 command,
                 cwd=app_dir,
+                env=environment,
                 pass_fds=(listener.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=output,
@@ -375,9 +402,25 @@ def gunicorn(
         listener.close()
     try:
         wait_until_serving(port, process, log)
-        yield port
+        yield Served(port, process, log)
     finally:
-        _stop(process)
+        stop_process(process)
+
+
+@contextlib.contextmanager
+def gunicorn(
+    target: str,
+    *,
+    app_dir: Path,
+    log_dir: Path,
+    options: Sequence[str],
+    backlog: int = 128,
+) -> Iterator[int]:
+    """:func:`gunicorn_process`, yielding only the port."""
+    with gunicorn_process(
+        target, app_dir=app_dir, log_dir=log_dir, options=options, backlog=backlog
+    ) as served:
+        yield served.port
 
 
 @contextlib.contextmanager

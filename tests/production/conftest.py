@@ -7,20 +7,19 @@ fails; every wait is bounded. Network is 127.0.0.1 only.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import importlib.util
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from benchmarks._common import Served, gunicorn_process, stop_process
 
 from ..conftest import TOKEN
 
@@ -46,61 +45,6 @@ def require_gunicorn() -> None:
         pytest.skip("gunicorn is not installed (pip install -e '.[dev]' installs it)")
 
 
-@dataclass(frozen=True, slots=True)
-class Served:
-    """A running gunicorn: its port, process and log."""
-
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-
-def _stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout)
-
-
-def _wait_until_serving(served: Served, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if not served.alive():
-            raise RuntimeError(
-                f"gunicorn exited with {served.process.returncode}:\n{served.log_tail()}"
-            )
-        connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=2.0)
-        try:
-            connection.request("GET", "/")
-            connection.getresponse().read()
-            return
-        except (OSError, http.client.HTTPException) as exc:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"gunicorn is not serving ({exc}):\n{served.log_tail()}"
-                ) from exc
-            time.sleep(0.05)
-        finally:
-            connection.close()
-
-
 @contextlib.contextmanager
 def serve_gunicorn(
     target: str,
@@ -112,52 +56,18 @@ def serve_gunicorn(
     threads: int = 1,
     timeout: int = 10,
 ) -> Iterator[Served]:
-    """Serve ``target`` (``module:factory()``) under gunicorn on 127.0.0.1; yield it.
-
-    The listening socket is bound here (port 0) and handed over by file
-    descriptor, so no other process can take the port in between.
-    """
+    """Serve ``target`` (``module:factory()``) under gunicorn on 127.0.0.1, as the benchmarks do."""
     require_gunicorn()
-    log = log_dir / "gunicorn.log"
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(128)
-        port: int = listener.getsockname()[1]
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            f"--bind=fd://{listener.fileno()}",
-            f"--workers={workers}",
-            f"--worker-class={worker_class}",
-            f"--threads={threads}",
-            f"--timeout={timeout}",
-            "--graceful-timeout=3",
-            "--log-level=warning",
-            "--no-control-socket",
-            f"--chdir={PROJECT_ROOT}",
-            target,
-        ]
-        environment = {**os.environ, **env, "PYTHONDONTWRITEBYTECODE": "1"}
-        with log.open("ab") as output:
-            process = subprocess.Popen(
-                command,
-                cwd=PROJECT_ROOT,
-                env=environment,
-                pass_fds=(listener.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-    finally:
-        listener.close()
-    served = Served(port, process, log)
-    try:
-        _wait_until_serving(served)
+    options = (
+        f"--workers={workers}",
+        f"--worker-class={worker_class}",
+        f"--threads={threads}",
+        f"--timeout={timeout}",
+    )
+    with gunicorn_process(
+        target, app_dir=PROJECT_ROOT, log_dir=log_dir, options=options, env=env
+    ) as served:
         yield served
-    finally:
-        _stop(process)
 
 
 class RedisServer:
@@ -211,7 +121,7 @@ class RedisServer:
     def stop(self) -> None:
         if self.process is not None:
             self.thaw()
-            _stop(self.process)
+            stop_process(self.process)
             self.process = None
 
     def freeze(self) -> None:
