@@ -7,7 +7,6 @@ there wherever ``flask`` finds the app.
 from __future__ import annotations
 
 import difflib
-import json
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +17,7 @@ import requests
 from flask import current_app
 from flask.cli import AppGroup
 
+from . import wire
 from .models import EVENT_TYPES
 from .signature import compute_signature
 from .workflow import WorkflowConfiguration, WorkflowConfigurationError
@@ -117,7 +117,7 @@ def _json_object(value: str | None, option: str) -> dict[str, Any] | None:
     if value is None:
         return None
     try:
-        data = json.loads(value)
+        data = wire.loads(value)
     except ValueError as exc:
         raise click.BadParameter(f"not valid JSON ({exc})", param_hint=option) from exc
     if not isinstance(data, dict):

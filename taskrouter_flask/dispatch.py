@@ -42,6 +42,7 @@ from .errors import InstructionError, NameResolutionError
 from .expressions import compile_expression
 from .instructions import Instruction, accept, instruction_from_dict, reject
 from .models import EVENT_TYPES, Assignment, Event
+from .wire import HEX_DIGIT, sid_pattern
 
 __all__ = [
     "AssignmentHandler",
@@ -80,8 +81,7 @@ NameKind: TypeAlias = Literal["queue", "workflow"]
 ENDPOINTS: tuple[Endpoint, ...] = ("assignment", "events")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-_SID_PATTERN = r"[0-9a-fA-F]{32}"
-_ANY_SID = re.compile(r"[A-Z]{2}" + _SID_PATTERN)
+_ANY_SID = sid_pattern()
 _KINDS: dict[NameKind, tuple[str, str, str]] = {
     # kind: (SID prefix, resource name, what a name is one of)
     "queue": ("WQ", "TaskQueue", "task queue"),
@@ -580,14 +580,14 @@ def _matcher(kind: NameKind, value: str | Iterable[str] | None) -> NameMatcher |
     values = [value] if isinstance(value, str) else list(value)
     if not values:
         raise ValueError(f"{kind}: expected {expected}, or a list of them; got none")
-    sid_pattern = re.compile(prefix + _SID_PATTERN)
-    almost_sid = re.compile(r"W[QW][0-9a-fA-F]{8,}")
+    kind_sid = sid_pattern(prefix)
+    almost_sid = re.compile(f"W[QW]{HEX_DIGIT}{{8,}}")
     sids: set[str] = set()
     names: set[str] = set()
     for item in values:
         if not isinstance(item, str) or not item.strip():
             raise ValueError(f"{kind}: expected {expected}, got {item!r}")
-        if sid_pattern.fullmatch(item):
+        if kind_sid.fullmatch(item):
             sids.add(item)
         elif _ANY_SID.fullmatch(item) or almost_sid.fullmatch(item):
             raise ValueError(f"{kind}: expected {expected}; {item!r} is not a {resource} SID")

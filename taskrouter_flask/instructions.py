@@ -21,19 +21,20 @@ names of every instruction parameter from :data:`REST_PARAMETERS` instead of
 listing them again. The factories spell the fields out as keyword parameters
 for type checkers; a test holds each factory's signature to its fields.
 
-Pure module: imports nothing of Flask and nothing of the package but its errors.
+Pure module: imports nothing of Flask and nothing of the package but its errors and
+:mod:`~taskrouter_flask.wire` (the standard library only).
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from taskrouter_flask.errors import InstructionError
+from taskrouter_flask.wire import sid_pattern
 
 __all__ = [
     "REST_PARAMETERS",
@@ -98,7 +99,7 @@ def _got(value: object) -> str:
 
 
 def _sid(prefix: str, what: str) -> _Rule:
-    pattern = re.compile(prefix + "[0-9a-fA-F]{32}")
+    pattern = sid_pattern(prefix)
     problem = f"must be {what}: {prefix!r} followed by 32 hex digits"
 
     def check(value: object) -> object:

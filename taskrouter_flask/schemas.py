@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import binascii
 import dataclasses
-import json
 import re
 import types
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +49,7 @@ from .models import (
     Workspace,
     freeze,
 )
+from .wire import decode_json_object, format_timestamp, sid_pattern
 
 __all__ = [
     "AssignmentSchema",
@@ -177,15 +177,6 @@ def _too_many_fields(max_fields: int) -> PayloadError:
     return PayloadError(f"body: expected at most {max_fields} form fields")
 
 
-def format_timestamp(moment: datetime) -> str:
-    """``2014-05-14T10:50:02Z``: the API's date format, in UTC (a naive time is taken as UTC)."""
-    utc = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    return (
-        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
-        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
-    )
-
-
 # -- JSON -----------------------------------------------------------------------------------
 
 
@@ -196,57 +187,13 @@ def parse_json_body(body: bytes) -> dict[str, Any]:
         or holds a lone surrogate (see :func:`_refuse_lone_surrogates`).
     """
     try:
-        decoded = _decode_json_object(body)
+        decoded = decode_json_object(body)
     except ValueError as exc:
         raise PayloadError(f"body: {exc}") from exc
     # JSON can spell a surrogate only as a \u escape, as UTF-8 bytes ED A0..ED BF (decoded
     # with 'surrogatepass'), or in UTF-16 or UTF-32 (whose ASCII characters hold zero bytes).
     if b"\\u" in body or b"\xed" in body or b"\x00" in body:
         _refuse_lone_surrogates(decoded)
-    return decoded
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-#: One decoder for every call: ``json.loads`` with an option builds a new one each time.
-_JSON_DECODER = json.JSONDecoder(parse_constant=_not_json)
-#: Its scanner (which typeshed does not describe), called directly by :func:`_json_loads`.
-_SCAN_JSON: Callable[[str, int], tuple[Any, int]] = getattr(_JSON_DECODER, "scan_once")  # noqa: B009
-
-
-def _json_loads(text: str | bytes) -> Any:
-    """``json.loads(text, parse_constant=_not_json)``, with the same errors, on a shared decoder."""
-    if type(text) is str and text[:1] == "{":
-        # Attributes, on every callback: the scanner alone, when it reads the whole text.
-        # Anything else (an error, text after the object) is read again the full way below,
-        # which gives json.loads's own result or error.
-        try:
-            decoded, end = _SCAN_JSON(text, 0)
-        except (StopIteration, ValueError, RecursionError):
-            pass
-        else:
-            if end == len(text):
-                return decoded
-    if isinstance(text, str):
-        if text.startswith("\ufeff"):
-            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-    else:
-        text = text.decode(json.detect_encoding(text), "surrogatepass")
-    return _JSON_DECODER.decode(text)
-
-
-def _decode_json_object(text: str | bytes) -> dict[str, Any]:
-    """Decode JSON that must be an object; any failure is a ValueError saying what was found."""
-    try:
-        decoded = _json_loads(text)
-    except RecursionError as exc:
-        raise ValueError("expected a JSON object, got JSON nested too deeply") from exc
-    except ValueError as exc:
-        raise ValueError(f"expected a JSON object, got invalid JSON ({exc})") from exc
-    if not isinstance(decoded, dict):
-        raise ValueError(f"expected a JSON object, got a JSON {type(decoded).__name__}")
     return decoded
 
 
@@ -321,7 +268,7 @@ _FALSY: set[Any] = fields.Boolean.falsy
 
 def _sid_rule(prefix: str) -> Callable[[Any], str]:
     """A SID of one kind: two capital letters and 32 hex digits."""
-    match = re.compile(prefix + "[0-9a-fA-F]{32}").fullmatch
+    match = sid_pattern(prefix).fullmatch
     problem = f"expected a {prefix} SID: '{prefix}' followed by 32 hex digits"
 
     def sid(value: Any) -> str:
@@ -386,7 +333,7 @@ def _json_object(value: Any) -> dict[str, Any]:
     if not isinstance(value, str):
         raise ValidationError(f"expected a JSON object as a string, got {type(value).__name__}")
     try:
-        return _decode_json_object(value)
+        return decode_json_object(value)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
 
@@ -398,7 +345,7 @@ def _json_object_or_text(value: Any) -> dict[str, Any] | str:
     if not isinstance(value, str):
         raise ValidationError(f"expected a document as a string, got {type(value).__name__}")
     try:
-        return _decode_json_object(value)
+        return decode_json_object(value)
     except ValueError:
         return value
 
@@ -505,6 +452,18 @@ _EVENT_FIELDS: tuple[_Wire, ...] = (
     _Wire("TaskQueueTargetExpression", "task_queue_target_expression", _text),
     _Wire("WorkflowSid", "workflow_sid", _sid_rule("WW")),
     _Wire("WorkflowName", "workflow_name", _text),
+)
+
+#: Event fields the parser knows and leaves in ``raw`` alone: no model field holds them
+#: (``TimestampMs`` and ``WorkerTimeInPreviousActivity`` repeat ``Timestamp`` and
+#: ``WorkerTimeInPreviousActivityMs`` less precisely). Together with :data:`_EVENT_FIELDS`
+#: they are :data:`taskrouter_flask.wire.EVENT_FIELDS`, which a test holds them to.
+_EVENT_FIELDS_LEFT_IN_RAW: tuple[str, ...] = (
+    "TimestampMs",
+    "TaskChannelName",
+    "TaskChannelOptimizedRouting",
+    "WorkflowFilterName",
+    "WorkerTimeInPreviousActivity",
 )
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import wire
 from .errors import TaskRouterError
 from .expressions import ExpressionError, compile_expression
 
@@ -30,7 +31,7 @@ __all__ = [
     "WorkflowProblem",
 ]
 
-_QUEUE_SID = re.compile(r"WQ[0-9a-fA-F]{32}")
+_QUEUE_SID = wire.sid_pattern("WQ")
 _ORDER_BY = re.compile(r"\s*worker\.[A-Za-z_][A-Za-z0-9_.]*\s+(ASC|DESC)\s*", re.IGNORECASE)
 _TASK_REF = re.compile(r"task\.[A-Za-z_][A-Za-z0-9_.]*")
 #: How a target may name its queue, and a filter its name: today's key first, then the one
@@ -284,7 +285,7 @@ class WorkflowConfiguration:
         :raises WorkflowConfigurationError: if it is not JSON or its structure cannot be read.
         """
         try:
-            data = json.loads(text)
+            data = wire.loads(text)
         except (ValueError, RecursionError) as exc:
             raise WorkflowConfigurationError(
                 [WorkflowProblem("configuration", f"not valid JSON: {exc}")]

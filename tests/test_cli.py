@@ -46,3 +46,13 @@ def test_unreadable_json_is_one_problem(app: Flask, tmp_path: Path) -> None:
     result = app.test_cli_runner().invoke(args=["taskrouter", "validate-workflow", str(path)])
     assert result.exit_code == 1
     assert "configuration: not valid JSON" in result.output
+
+
+def test_trigger_refuses_task_attributes_holding_nan(app: Flask) -> None:
+    """The sample payload would carry NaN, which no JSON reader the app meets accepts."""
+    result = app.test_cli_runner().invoke(
+        args=["taskrouter", "trigger", "task.created", "--url", "http://127.0.0.1:9/events"]
+        + ["--auth-token", "t", "--task-attributes", '{"a": NaN}']
+    )
+    assert result.exit_code == 2
+    assert "NaN is not a JSON value" in result.output

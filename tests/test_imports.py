@@ -23,6 +23,7 @@ PURE = [
     "taskrouter_flask.dedup",
     "taskrouter_flask.pipeline",
     "taskrouter_flask.signals",
+    "taskrouter_flask.wire",
 ]
 
 

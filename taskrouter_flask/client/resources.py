@@ -39,7 +39,8 @@ from ..models import (
     Workflow,
     Workspace,
 )
-from ..schemas import format_timestamp, load_resource
+from ..schemas import load_resource
+from ..wire import format_timestamp
 from .errors import InvalidResponse
 from .parameter_types import PARAMETER_TYPES, ParameterType
 

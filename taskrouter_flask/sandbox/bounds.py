@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import wire
 from .errors import InvalidArgument
 
 __all__ = [
@@ -351,11 +352,12 @@ def _parse(field: str, text: str, what: str, *, max_depth: int, max_chars: int) 
             )
         return value
 
-    def constant(name: str) -> Any:
-        raise InvalidArgument(f"{field}: expected JSON without NaN or Infinity, got {name}")
-
     try:
-        return json.loads(text, parse_int=whole, parse_float=real, parse_constant=constant)
+        return wire.loads(text, parse_int=whole, parse_float=real)
+    except wire.NonFiniteJSON as exc:
+        raise InvalidArgument(
+            f"{field}: expected JSON without NaN or Infinity, got {exc.constant}"
+        ) from None
     except RecursionError:  # pragma: no cover - the depth bound comes first
         raise _too_deep(field, max_depth) from None
     except ValueError as exc:

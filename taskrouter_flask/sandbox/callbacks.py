@@ -58,7 +58,6 @@ from __future__ import annotations
 import functools
 import http.client
 import io
-import json
 import logging
 import socket
 import threading
@@ -71,6 +70,7 @@ from typing import Any, cast
 from urllib.parse import SplitResult, urlencode, urlsplit
 
 from ..signature import SIGNATURE_HEADER, compute_signature
+from ..wire import loads as load_json
 from .errors import EngineError, InvalidTransition
 from .state import EventRecord
 from .wire import event_fields
@@ -299,7 +299,7 @@ class CallbackSender:
         if not body:
             return None
         try:
-            answer = json.loads(body)
+            answer = load_json(body)
         except ValueError:
             self.deliveries.append(Delivery("assignment", url, params, 200, "not JSON"))
             return _FAILED

@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..schemas import format_timestamp
+from ..wire import format_timestamp
 from .bounds import EVENT_REDACTION_MINUTES
 from .engine import Engine
 from .state import (

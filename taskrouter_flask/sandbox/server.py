@@ -11,7 +11,6 @@ SQLite before it is acknowledged, so a restart continues where it stopped.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -21,6 +20,7 @@ from typing import Any, TypeVar
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from ..client import TaskRouterClient
+from ..wire import sid_pattern
 from .api import SandboxService, create_app
 from .callbacks import CallbackSender
 from .clock import Clock, ManualClock, SystemClock
@@ -37,7 +37,7 @@ DEFAULT_AUTH_TOKEN = "sandbox-auth-token"
 _T = TypeVar("_T")
 
 
-_API_KEY_SID = re.compile(r"SK[0-9a-fA-F]{32}")
+_API_KEY_SID = sid_pattern("SK")
 
 
 def api_key_pair(sid: str | None, secret: str | None) -> dict[str, str]:

@@ -98,6 +98,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypedDict, Unpack
 
+from ..wire import format_timestamp as _iso
 from .bounds import STATISTICS_START_DAYS
 from .engine import Engine
 from .errors import STATISTICS_START_DATE_TOO_OLD, InvalidArgument, NotFound
@@ -254,10 +255,6 @@ def _refuse_unknown(options: Mapping[str, object], allowed: Iterable[str]) -> No
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise TypeError(f"unexpected statistics parameter(s) {', '.join(unknown)}")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _minutes(minutes: Minutes) -> int:

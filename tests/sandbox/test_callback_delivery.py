@@ -356,6 +356,24 @@ def test_an_answer_dripped_byte_by_byte_fails_at_the_deadline_and_the_fallback_i
     assert len(dripper.seen()) == 1
 
 
+def test_an_answer_holding_nan_is_not_json_and_the_fallback_is_asked(
+    make_sandbox: SandboxFactory, make_receiver: ReceiverFactory
+) -> None:
+    """Python's json writes ``NaN`` by default; Twilio reads no such JSON, nor does the sandbox."""
+    sandbox = make_sandbox()
+    nan = make_receiver(answering(200, b'{"instruction": "accept", "x": NaN}'))
+    fallback = make_receiver(answering(200, ACCEPT))
+    setup = provision(sandbox, assignment=[(nan.url(), fallback.url())])
+
+    task_sid = setup.create_task()
+    wait_for(lambda: applied(sandbox, fallback.url()))
+
+    first, second = deliveries(sandbox, "assignment")
+    assert (first.url, first.status, first.outcome) == (nan.url(), 200, "not JSON")
+    assert (second.url, second.outcome) == (fallback.url(), "applied accept")
+    assert setup.status(task_sid) == "assigned"
+
+
 @pytest.mark.parametrize("with_length", [True, False], ids=["content-length", "until-close"])
 def test_an_answer_over_the_size_cap_is_a_failed_answer(
     make_sandbox: SandboxFactory, make_receiver: ReceiverFactory, with_length: bool
