@@ -52,7 +52,7 @@ from typing import Any, TypeAlias
 
 from .errors import TaskRouterError
 
-__all__ = ["Expression", "ExpressionError", "compile_expression"]
+__all__ = ["Expression", "ExpressionError", "compile_expression", "walk"]
 
 #: A compiled node: (attributes, task, worker) -> value.
 _Fn: TypeAlias = Callable[
@@ -389,8 +389,12 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _walk(value: Any, path: Sequence[str | int]) -> Any:
-    """Follow a dotted/indexed name; a missing step is NULL (``None``)."""
+def walk(value: Any, path: Sequence[str | int]) -> Any:
+    """Follow a dotted/indexed name; a missing step is NULL (``None``).
+
+    The one path lookup of the package: compiled expressions call it, and so do
+    the sandbox's worker ordering and its ``task.`` references.
+    """
     for step in path:
         if isinstance(step, str):
             if not isinstance(value, Mapping):
@@ -500,7 +504,7 @@ def _compile(node: _Node) -> Callable[..., bool]:
     namespace: dict[str, Any] = {}
     exec(compile(source, "<taskrouter expression>", "exec"), {"__builtins__": {}}, namespace)
     evaluate: Callable[..., bool] = namespace["_factory"](
-        _walk, isinstance, str, bool, (int, float), *gen.values
+        walk, isinstance, str, bool, (int, float), *gen.values
     )
     return evaluate
 

@@ -13,6 +13,7 @@ Pure module: no Flask.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,10 +30,11 @@ __all__ = [
     "WorkflowConfiguration",
     "WorkflowConfigurationError",
     "WorkflowProblem",
+    "parse_order_by",
 ]
 
 _QUEUE_SID = wire.sid_pattern("WQ")
-_ORDER_BY = re.compile(r"\s*worker\.[A-Za-z_][A-Za-z0-9_.]*\s+(ASC|DESC)\s*", re.IGNORECASE)
+_ORDER_BY = re.compile(r"\s*worker\.([A-Za-z_][A-Za-z0-9_.]*)\s+(ASC|DESC)\s*", re.IGNORECASE)
 _TASK_REF = re.compile(r"task\.[A-Za-z_][A-Za-z0-9_.]*")
 #: How a target may name its queue, and a filter its name: today's key first, then the one
 #: Twilio's older guides print.
@@ -392,10 +394,26 @@ def _check_numbers(location: str, target: Target) -> list[WorkflowProblem]:
     return problems
 
 
+@functools.lru_cache(maxsize=256)
+def parse_order_by(order_by: str) -> tuple[tuple[tuple[str, ...], bool], ...] | None:
+    """A target's ``order_by`` as (attribute path, descending) keys, most significant first.
+
+    The one reading of the grammar: the validator refuses what this cannot read,
+    and the sandbox's routing orders workers by what it returns.
+
+    :returns: None if any part is not ``worker.<attribute> ASC|DESC``.
+    """
+    keys = []
+    for part in order_by.split(","):
+        match = _ORDER_BY.fullmatch(part)
+        if match is None:
+            return None
+        keys.append((tuple(match.group(1).split(".")), match.group(2).upper() == "DESC"))
+    return tuple(keys)
+
+
 def _check_order_by(location: str, order_by: Any) -> list[WorkflowProblem]:
-    if order_by is None or (
-        isinstance(order_by, str) and all(_ORDER_BY.fullmatch(p) for p in order_by.split(","))
-    ):
+    if order_by is None or (isinstance(order_by, str) and parse_order_by(order_by) is not None):
         return []
     return [
         WorkflowProblem(

@@ -11,14 +11,13 @@ derived indexes (eligibility, waiting order, ready workers) true.
 from __future__ import annotations
 
 import bisect
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..expressions import compile_expression
-from ..workflow import Target, WorkflowConfiguration
+from ..expressions import compile_expression, walk
+from ..workflow import Target, WorkflowConfiguration, parse_order_by
 from .part import Part
 from .scheduler import StepTimeout
 from .state import (
@@ -625,8 +624,6 @@ class Routing(Part):
 #: A waiting task offered to a worker: its rank across the worker's queues, it, its queue.
 _Offer = tuple[tuple[int, int, int], TaskRecord, TaskQueueRecord]
 
-_ORDER_PART = re.compile(r"\s*worker\.([A-Za-z_][A-Za-z0-9_.]*)\s+(ASC|DESC)\s*", re.IGNORECASE)
-
 
 #: Room for the creation sequence under a start time's microseconds in a queue key.
 _SEQ_SPACE = 1 << 40
@@ -672,17 +669,13 @@ def _order_workers(workers: list[WorkerRecord], order_by: str | None) -> list[Wo
     workers.sort(key=lambda w: (w.idle_since, w.seq))
     if order_by:
         # Stable sorts, last key first: each earlier key dominates the later ones.
-        for part in reversed(order_by.split(",")):
-            match = _ORDER_PART.fullmatch(part)
-            if match is None:
-                continue
-            path, direction = match.group(1).split("."), match.group(2).upper()
-            present = [w for w in workers if _sortable(_lookup(w.view, path))]
-            missing = [w for w in workers if not _sortable(_lookup(w.view, path))]
+        for path, descending in reversed(parse_order_by(order_by) or ()):
+            present = [w for w in workers if _sortable(walk(w.view, path))]
+            missing = [w for w in workers if not _sortable(walk(w.view, path))]
             # Numbers and strings do not compare: numbers sort before strings.
             present.sort(
-                key=lambda w: (isinstance(_lookup(w.view, path), str), _lookup(w.view, path)),
-                reverse=direction == "DESC",
+                key=lambda w: (isinstance(walk(w.view, path), str), walk(w.view, path)),
+                reverse=descending,
             )
             workers = present + missing
     return workers
@@ -692,17 +685,8 @@ def _sortable(value: Any) -> bool:
     return isinstance(value, int | float | str) and not isinstance(value, bool)
 
 
-def _lookup(data: Mapping[str, Any], path: list[str]) -> Any:
-    value: Any = data
-    for step in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(step)
-    return value
-
-
 def _task_ref(task: TaskRecord, reference: str) -> Any:
-    return _lookup(task.attributes, reference.split(".")[1:])
+    return walk(task.attributes, reference.split(".")[1:])
 
 
 def _named_sid(pool: set[str], sid: Any) -> set[str]:
