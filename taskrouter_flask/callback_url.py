@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 from .settings import TaskRouterSettings
 
-__all__ = ["bad_host", "signed_url", "url_alternatives"]
+__all__ = ["bad_host", "forwarded_host", "signed_url", "url_alternatives"]
 
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 #: A registered name or IPv4 address, or a bracketed IPv6 address; an optional port.
@@ -29,6 +29,13 @@ _HOST = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}"
     r"[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._~-]+)?\])(?::[0-9]{1,5})?"
 )
+
+
+def forwarded_host(environ: Mapping[str, Any], settings: TaskRouterSettings) -> str | None:
+    """The ``X-Forwarded-Host`` the signed URL takes its host from: the value set by the
+    outermost of the ``TASKROUTER_PROXY_FIX`` trusted proxies, or None."""
+    hops = settings.trusted_proxies
+    return _forwarded(environ, "HTTP_X_FORWARDED_HOST", hops) if hops else None
 
 
 def bad_host(environ: Mapping[str, Any], settings: TaskRouterSettings) -> str | None:
@@ -40,11 +47,11 @@ def bad_host(environ: Mapping[str, Any], settings: TaskRouterSettings) -> str | 
     host = environ.get("HTTP_HOST")
     if host is not None and not _HOST.fullmatch(host):
         return f"the Host header is not a host[:port]: {host[:100]!r}"
+    forwarded = forwarded_host(environ, settings)
+    if forwarded is not None and not _HOST.fullmatch(forwarded):
+        return f"X-Forwarded-Host is not a host[:port]: {forwarded[:100]!r}"
     hops = settings.trusted_proxies
     if hops:
-        forwarded = _forwarded(environ, "HTTP_X_FORWARDED_HOST", hops)
-        if forwarded is not None and not _HOST.fullmatch(forwarded):
-            return f"X-Forwarded-Host is not a host[:port]: {forwarded[:100]!r}"
         port = _forwarded(environ, "HTTP_X_FORWARDED_PORT", hops)
         if port is not None and not (port.isdigit() and len(port) <= 5):
             return f"X-Forwarded-Port is not a port number: {port[:100]!r}"
@@ -73,7 +80,7 @@ def signed_url(
     hops = settings.trusted_proxies if trust else 0
     if hops:
         scheme = _forwarded(environ, "HTTP_X_FORWARDED_PROTO", hops) or scheme
-        host = _forwarded(environ, "HTTP_X_FORWARDED_HOST", hops) or host
+        host = forwarded_host(environ, settings) or host
         port = _forwarded(environ, "HTTP_X_FORWARDED_PORT", hops)
         if port:
             host = _replace_port(host, port)

@@ -40,7 +40,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.routing import Rule
 from werkzeug.sansio.utils import host_is_trusted
 
-from .callback_url import bad_host, signed_url, url_alternatives
+from .callback_url import bad_host, forwarded_host, signed_url, url_alternatives
 from .cli import taskrouter_cli
 from .client import TaskRouterClient
 from .dedup import DedupStore, store_from_setting
@@ -648,16 +648,7 @@ def _untrusted_host(
     environ: Mapping[str, Any], settings: TaskRouterSettings, trusted: tuple[str, ...]
 ) -> Handled | None:
     """Refuse a host outside Flask's ``TRUSTED_HOSTS``, forwarded hosts included."""
-    hosts = [environ.get("HTTP_HOST", "")]
-    if settings.trusted_proxies:
-        forwarded = [
-            value.strip()
-            for value in environ.get("HTTP_X_FORWARDED_HOST", "").split(",")
-            if value.strip()
-        ]
-        if len(forwarded) >= settings.trusted_proxies:
-            hosts.append(forwarded[-settings.trusted_proxies])
-    for host in hosts:
+    for host in (environ.get("HTTP_HOST", ""), forwarded_host(environ, settings)):
         if host and not host_is_trusted(host, trusted):
             return refusal(
                 400, "untrusted_host", f"the host {host[:100]!r} is not in TRUSTED_HOSTS", "Host"
