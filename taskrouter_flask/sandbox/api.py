@@ -20,19 +20,18 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from ..client.parameter_types import ParameterType
 from ..client.resources import OPERATIONS, Operation, to_snake
 from ..instructions import REST_PARAMETERS
-from . import bounds, queries, statistics
+from . import queries, statistics
 from .engine import Engine
 from .errors import EngineError, InvalidArgument, NotFound
+from .parameters import keywords, read_params, require
 from .render import Renderer
 
 __all__ = ["SandboxService", "create_app"]
@@ -72,151 +71,15 @@ class SandboxService:
         return bool(expected) and hmac.compare_digest(password.encode(), expected.encode())
 
 
-# -- parameter conversion -----------------------------------------------------------------
-#
-# Each parameter is read by its type in the API description (``Operation.types``); the
-# tables here hold only what a type does not say.
-
-#: Twilio reads ``true``, ``1`` and ``yes`` as true. For these parameters its reference adds
-#: that every other value means false (Activity and Worker-list ``Available``, the task's
-#: ``IgnoreCapacity``); for the other booleans it says nothing, so we take ``false``, ``0``
-#: and ``no`` as false and refuse the rest rather than guess.
-_TRUE = frozenset({"true", "1", "yes"})
-_FALSE = frozenset({"false", "0", "no"})
-_SPELLED_BOOL = _TRUE | _FALSE
-_LENIENT_BOOL = {"Available", "IgnoreCapacity"}
-#: Whole-number parameters take their ranges from :data:`bounds.PARAMETER_RANGES`. Those that
-#: only an instruction takes are refused out of range with the instruction's code (40001), as
-#: the instruction itself would refuse them. ``Timeout`` is also a task's time to live: its
-#: range there is the task's, a value outside it is an ordinary bad parameter, and the
-#: conference's own 1 to 999 is checked when the instruction is built.
-_INSTRUCTION_INT = frozenset(p.name for p in REST_PARAMETERS if p.kind == "integer") - {
-    name
-    for operation in OPERATIONS.values()
-    if "Instruction" not in operation.params
-    for name in operation.params
-}
-#: The longest text of each JSON parameter (task and worker ``Attributes`` share the name;
-#: Twilio's limit is the same for both). The engine parses the text itself.
-_JSON_CHARS = {
-    "Attributes": max(bounds.MAX_TASK_ATTRIBUTES, bounds.MAX_WORKER_ATTRIBUTES),
-    "EvaluateWorkerAttributes": bounds.MAX_WORKER_ATTRIBUTES,
-    "Configuration": bounds.MAX_WORKFLOW_CONFIGURATION,
-}
-
-
-#: Parameters today's API description no longer lists but Twilio's older guides send, and the
-#: values in which they change nothing: the Ruby guide creates a task with
-#: ``assignment_status: 'pending'``, which every new task is. They are accepted and dropped;
-#: any other value is refused.
-_LEGACY_PARAMS: dict[str, dict[str, tuple[str, ...]]] = {
-    "CreateTask": {"AssignmentStatus": ("pending",)},
-}
-
-
-def _text(name: str, value: str) -> str:
-    return value
-
-
-def _boolean(name: str, value: str) -> bool:
-    spelled = value.strip().lower()
-    if name in _LENIENT_BOOL:
-        return spelled in _TRUE
-    if spelled not in _SPELLED_BOOL:
-        raise InvalidArgument(f"{name}: expected true or false (or 1/0, yes/no), got {value!r}")
-    return spelled in _TRUE
-
-
-def _boolean_or_text(name: str, value: str) -> bool | str:
-    return _boolean(name, value) if value.strip().lower() in _SPELLED_BOOL else value
-
-
-def _integer(name: str, value: str) -> int:
-    whole = bounds.PARAMETER_RANGES[name]
-    try:
-        return bounds.parse_int(name, value, whole.low, whole.high)
-    except InvalidArgument as exc:
-        if name in _INSTRUCTION_INT:
-            raise InvalidArgument(exc.message, code=40001) from None
-        raise
-
-
-def _json_text(name: str, value: str) -> str:
-    _json_object(name, value)  # refuse oversized, too deep or non-finite JSON here
-    return value
-
-
-def _date(name: str, value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidArgument(f"{name}: expected an ISO 8601 date, got {value!r}") from None
-    if moment.tzinfo is None:
-        raise InvalidArgument(f"{name}: expected a date with a time zone, got {value!r}")
-    return moment
-
-
-#: How the text of one value becomes what the engine takes, by the parameter's type. An
-#: ``array`` given once stays text: the engine splits comma-joined lists itself.
-_CONVERTERS: Mapping[ParameterType, Callable[[str, str], Any]] = {
-    "string": _text,
-    "array": _text,
-    "boolean": _boolean,
-    "boolean or string": _boolean_or_text,
-    "integer": _integer,
-    "json object": _json_text,
-    "date-time": _date,
-}
-
-
-def _convert(operation: Operation, name: str, values: Sequence[str]) -> Any:
-    kind = operation.types[name]
-    if len(values) > 1:
-        if kind == "array":
-            return list(values)
-        raise InvalidArgument(f"{name}: expected one value, got {len(values)}")
-    return _CONVERTERS[kind](name, values[0])
-
-
-def _params(operation: Operation) -> dict[str, Any]:
-    source = request.args if operation.method == "GET" else request.form
+def _form_or_query(operation: Operation) -> dict[str, Any]:
+    """A GET reads its query; every other method its form body, with nothing in the query."""
     if operation.method != "GET" and request.args:
-        source_names = set(request.args)
         raise InvalidArgument(
             f"{operation.name}: parameters go in the form body, not the query: "
-            + ", ".join(sorted(source_names))
+            + ", ".join(sorted(set(request.args)))
         )
-    legacy = _LEGACY_PARAMS.get(operation.name, {})
-    for name, accepted in legacy.items():
-        for value in source.getlist(name):
-            if value not in accepted:
-                raise InvalidArgument(
-                    f"{name}: {operation.name} accepts it only as {' or '.join(accepted)}"
-                    f" (what the request does anyway), got {value!r}"
-                )
-    unknown = sorted(set(source) - set(operation.params) - set(legacy))
-    if unknown:
-        raise InvalidArgument(
-            f"{operation.name}: unknown parameter(s) {', '.join(unknown)}; accepted:"
-            f" {', '.join(operation.params) or 'none'}"
-        )
-    return {
-        name: _convert(operation, name, source.getlist(name))
-        for name in source
-        if name not in legacy
-    }
-
-
-def _required(operation: Operation, params: Mapping[str, Any]) -> None:
-    missing = [name for name in operation.required if name not in params]
-    if missing:
-        raise InvalidArgument(
-            f"{operation.name}: missing required parameter(s) {', '.join(missing)}"
-        )
-
-
-def _kwargs(params: Mapping[str, Any], *names: str) -> dict[str, Any]:
-    return {to_snake(name): params[name] for name in names if name in params}
+    source = request.args if operation.method == "GET" else request.form
+    return read_params(operation, {name: source.getlist(name) for name in source})
 
 
 # -- responses ----------------------------------------------------------------------------
@@ -342,7 +205,7 @@ def _workspace_collection(operation_noun: str, noun: str, *, revisioned: bool = 
 
     def create(call: _Call) -> Response:
         record = getattr(call.engine, f"create_{noun}")(
-            call.ws, **_kwargs(call.params, *call.operation.params)
+            call.ws, **keywords(call.params, *call.operation.params)
         )
         return answer(call, record, 201)
 
@@ -354,7 +217,7 @@ def _workspace_collection(operation_noun: str, noun: str, *, revisioned: bool = 
             call.ws,
             call.path["Sid"],
             **if_match(call),
-            **_kwargs(call.params, *call.operation.params),
+            **keywords(call.params, *call.operation.params),
         )
         return answer(call, record)
 
@@ -393,7 +256,7 @@ def _list_workspaces(call: _Call) -> Response:
 
 @_handles("CreateWorkspace")
 def _create_workspace(call: _Call) -> Response:
-    record = call.engine.create_workspace(**_kwargs(call.params, *call.operation.params))
+    record = call.engine.create_workspace(**keywords(call.params, *call.operation.params))
     return _json(call.render.workspace(record), 201)
 
 
@@ -405,7 +268,7 @@ def _fetch_workspace(call: _Call) -> Response:
 @_handles("UpdateWorkspace")
 def _update_workspace(call: _Call) -> Response:
     record = call.engine.update_workspace(
-        call.path["Sid"], **_kwargs(call.params, *call.operation.params)
+        call.path["Sid"], **keywords(call.params, *call.operation.params)
     )
     return _json(call.render.workspace(record))
 
@@ -475,7 +338,7 @@ def _fetch_worker_channel(call: _Call) -> Response:
 def _update_worker_channel(call: _Call) -> Response:
     record = _worker_channel(call)
     call.engine.update_worker_channel(
-        call.ws, record.worker_sid, record.sid, **_kwargs(call.params, "Capacity", "Available")
+        call.ws, record.worker_sid, record.sid, **keywords(call.params, "Capacity", "Available")
     )
     return _json(call.render.worker_channel(record))
 
@@ -642,7 +505,7 @@ def _scope_statistics(
     def serving(compute: Callable[..., dict[str, Any]]) -> Handler:
         def serve(call: _Call) -> Response:
             sids = {to_snake(member): call.path[member]} if member else {}
-            built = scope(call.ws, *sids.values(), **_kwargs(call.params, *filters))
+            built = scope(call.ws, *sids.values(), **keywords(call.params, *filters))
             return _stats(call, compute(call.engine, built, **_window(call)), **sids)
 
         return serve
@@ -668,7 +531,7 @@ _scope_statistics("WorkerInstance", statistics.WorkerScope, member="WorkerSid", 
 @_handles("ListTaskQueuesStatistics")
 def _task_queues_statistics(call: _Call) -> Response:
     items = statistics.task_queues_statistics(
-        call.engine, call.ws, **_kwargs(call.params, "FriendlyName"), **_window(call)
+        call.engine, call.ws, **keywords(call.params, "FriendlyName"), **_window(call)
     )
     account, ws = call.engine.account_sid, call.ws
     return call.page(
@@ -690,10 +553,6 @@ def _bulk_real_time(call: _Call) -> Response:
 
 
 # -- the application ----------------------------------------------------------------------
-
-
-def _json_object(name: str, text: str) -> dict[str, Any]:
-    return bounds.parse_json_object(name, text, max_chars=_JSON_CHARS[name])
 
 
 def create_app(service: SandboxService, *, base_url: str | None = None) -> Flask:
@@ -722,8 +581,8 @@ def create_app(service: SandboxService, *, base_url: str | None = None) -> Flask
             if not authorized():
                 return _error(401, 20003, "Authentication Error - invalid username or password")
             try:
-                params = _params(operation)
-                _required(operation, params)
+                params = _form_or_query(operation)
+                require(operation, params)
                 render = Renderer(service.engine, base_url or request.host_url)
                 with service.lock, service.engine.transaction():
                     response = handler(_Call(service, operation, dict(path), params, render))

@@ -17,7 +17,7 @@ from taskrouter_flask.client import OPERATIONS
 from taskrouter_flask.client.parameter_types import ParameterType
 from taskrouter_flask.client.resources import Operation
 from taskrouter_flask.instructions import REST_PARAMETERS, Instruction
-from taskrouter_flask.sandbox import api
+from taskrouter_flask.sandbox import parameters as api
 from taskrouter_flask.sandbox.api import SandboxService, create_app
 from taskrouter_flask.sandbox.bounds import PARAMETER_RANGES
 from taskrouter_flask.sandbox.errors import InvalidArgument
