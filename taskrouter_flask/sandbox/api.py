@@ -27,11 +27,10 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from ..client.resources import OPERATIONS, Operation, to_snake
-from ..instructions import REST_PARAMETERS
 from . import queries, statistics
 from .engine import Engine
 from .errors import EngineError, InvalidArgument, NotFound
-from .parameters import keywords, read_params, require
+from .parameters import keywords, read_params, require, reservation_changes
 from .render import Renderer
 
 __all__ = ["SandboxService", "create_app"]
@@ -394,43 +393,19 @@ def _fetch_reservation(call: _Call) -> Response:
     )
 
 
-def _instruction_keys() -> dict[str, dict[str, str]]:
-    keys: dict[str, dict[str, str]] = {}
-    for parameter in REST_PARAMETERS:
-        keys.setdefault(parameter.instruction, {})[parameter.name] = parameter.key
-    return keys
-
-
-#: Each instruction's REST parameters and their keys in a callback answer (dequeue's
-#: ``DequeueFrom`` is ``from``), as :mod:`taskrouter_flask.instructions` declares them. An
-#: instruction is given only its own; the others' parameters in the same request are not its
-#: business, as the REST API spells every instruction's parameters in one form.
-_INSTRUCTION_KEYS = _instruction_keys()
-
-
 @_handles("UpdateTaskReservation", "UpdateWorkerReservation")
 def _update_reservation(call: _Call) -> Response:
-    params = call.params
     record = call.engine.reservation(call.ws, call.path["Sid"])
-    instruction = params.get("Instruction")
-    parameters: dict[str, Any] = {}
-    if instruction == "supervise":
-        # Supervising needs a live conference; there is none to join here.
-        return _json(call.render.reservation(record, via_worker="WorkerSid" in call.path))
-    if instruction is not None:
-        keys = _INSTRUCTION_KEYS.get(instruction, {})
-        parameters = {key: params[name] for name, key in keys.items() if name in params}
-    record = call.engine.update_reservation(
-        call.ws,
-        call.path["Sid"],
-        task_sid=call.path.get("TaskSid"),
-        worker_sid=call.path.get("WorkerSid"),
-        reservation_status=params.get("ReservationStatus"),
-        worker_activity_sid=params.get("WorkerActivitySid"),
-        instruction=instruction,
-        parameters=parameters,
-        if_match=call.if_match(),
-    )
+    changes = reservation_changes(call.params)
+    if changes is not None:
+        record = call.engine.update_reservation(
+            call.ws,
+            call.path["Sid"],
+            task_sid=call.path.get("TaskSid"),
+            worker_sid=call.path.get("WorkerSid"),
+            if_match=call.if_match(),
+            **changes,
+        )
     return _json(
         call.render.reservation(record, via_worker="WorkerSid" in call.path),
         headers=_etag(record.revision),

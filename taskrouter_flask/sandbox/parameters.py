@@ -17,7 +17,7 @@ from ..instructions import REST_PARAMETERS
 from . import bounds
 from .errors import InvalidArgument
 
-__all__ = ["keywords", "read_params", "require"]
+__all__ = ["keywords", "read_params", "require", "reservation_changes"]
 
 # tables here hold only what a type does not say.
 
@@ -155,3 +155,37 @@ def require(operation: Operation, params: Mapping[str, Any]) -> None:
 
 def keywords(params: Mapping[str, Any], *names: str) -> dict[str, Any]:
     return {to_snake(name): params[name] for name in names if name in params}
+
+
+def _instruction_keys() -> dict[str, dict[str, str]]:
+    keys: dict[str, dict[str, str]] = {}
+    for parameter in REST_PARAMETERS:
+        keys.setdefault(parameter.instruction, {})[parameter.name] = parameter.key
+    return keys
+
+
+#: Each instruction's REST parameters and their keys in a callback answer (dequeue's
+#: ``DequeueFrom`` is ``from``), as :mod:`taskrouter_flask.instructions` declares them. An
+#: instruction is given only its own; the others' parameters in the same request are not its
+#: business, as the REST API spells every instruction's parameters in one form.
+_INSTRUCTION_KEYS = _instruction_keys()
+
+
+def reservation_changes(params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an update of a reservation asks the engine for, or ``None`` to change nothing.
+
+    ``supervise`` changes nothing here: it needs a live conference, and there is none.
+    """
+    instruction = params.get("Instruction")
+    if instruction == "supervise":
+        return None
+    parameters: dict[str, Any] = {}
+    if instruction is not None:
+        keys = _INSTRUCTION_KEYS.get(instruction, {})
+        parameters = {key: params[name] for name, key in keys.items() if name in params}
+    return {
+        "reservation_status": params.get("ReservationStatus"),
+        "worker_activity_sid": params.get("WorkerActivitySid"),
+        "instruction": instruction,
+        "parameters": parameters,
+    }

@@ -23,10 +23,14 @@ from ..client import TaskRouterClient
 from ..wire import sid_pattern
 from .api import SandboxService, create_app
 from .callbacks import CallbackSender
+from .channels import Channels
 from .clock import Clock, ManualClock, SystemClock
 from .engine import Engine
 from .eventlog import DEFAULT_RETENTION
+from .gateway import Gateway
 from .journal import Journal
+from .wschannels import PATH as WSCHANNELS_PATH
+from .wschannels import add_routes
 
 __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "Sandbox", "api_key_pair"]
 
@@ -112,6 +116,9 @@ class Sandbox:
             assignment_timeout=assignment_timeout,
         )
         self.engine.listeners.append(self.callbacks.on_event)
+        self.gateway = Gateway(self.service, self.clock)
+        self.channels = Channels(self.service, self.clock)
+        self.engine.listeners.append(self.channels.on_event)
         self._server: Any = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -138,9 +145,18 @@ class Sandbox:
         """``http://127.0.0.1:<port>``, once started."""
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def sdk_servers(self) -> dict[str, str]:
+        """The worker SDK's ``ebServer`` and ``wsServer`` options for this sandbox, once started."""
+        return {
+            "ebServer": self.base_url + WSCHANNELS_PATH,
+            "wsServer": f"ws://{self.host}:{self.port}{WSCHANNELS_PATH}",
+        }
+
     def start(self) -> Sandbox:
         """Start serving in background threads."""
         app = create_app(self.service)
+        add_routes(app, self.gateway, self.channels)
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=_RequestHandler
         )
@@ -158,6 +174,7 @@ class Sandbox:
 
     def _run_timers(self) -> None:
         while not self._stop.wait(self.tick):
+            self.channels.pulse()
             with self.service.lock:
                 due = self.engine.next_timer()
                 if due is None or due > self.engine.now():
@@ -167,6 +184,7 @@ class Sandbox:
     def stop(self) -> None:
         """Stop serving and sending callbacks."""
         self._stop.set()
+        self.channels.close_all()
         if self._server is not None:
             self._server.shutdown()
         for thread in self._threads:
@@ -206,8 +224,9 @@ class Sandbox:
             return action()
 
     def advance(self, seconds: float) -> None:
-        """Move a manual clock forward, running what falls due."""
+        """Move a manual clock forward, running what falls due (heartbeats of the SDK too)."""
         self.locked(lambda: self.engine.advance(seconds=seconds))
+        self.channels.pulse()
 
     def client(self, workspace_sid: str | None = None, **options: Any) -> TaskRouterClient:
         """A REST client for this sandbox."""
