@@ -1,8 +1,9 @@
 """taskrouter_flask: the Flask way to build on Twilio TaskRouter.
 
-Only public names live here; see ``DESIGN.md`` for what each module does.
-:class:`TaskRouter` is imported on first use, so that the pure modules
-(signatures, instructions, models) can be imported without Flask.
+Only public names live here; see ``docs/architecture.md`` for what each module does.
+:class:`TaskRouter` and the worker token names are imported on first use, so that the
+pure modules (signatures, instructions, models) can be imported without Flask, and
+importing the package costs nothing for what it does not use.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .signature import compute_signature, validate_signature
 from .workflow import Filter, Target, WorkflowConfiguration, WorkflowConfigurationError
 
 if TYPE_CHECKING:
+    from .access_token import AccessTokenError, WorkerGrant, mint_worker_token
     from .extension import TaskRouter
 
     #: The installed distribution's version (``pip show taskrouter-flask``), read from its
@@ -59,11 +61,22 @@ def _installed_version() -> str:
         return "0+unknown"
 
 
-def __getattr__(name: str) -> Any:
-    if name == "TaskRouter":
-        from .extension import TaskRouter
+#: The names imported on first use, with the module of each.
+_LAZY = {
+    "TaskRouter": "extension",
+    "AccessTokenError": "access_token",
+    "WorkerGrant": "access_token",
+    "mint_worker_token": "access_token",
+}
 
-        return TaskRouter
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
     if name == "__version__":
         version = globals()["__version__"] = _installed_version()
         return version
@@ -72,6 +85,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Accept",
+    "AccessTokenError",
     "Activity",
     "Assignment",
     "Call",
@@ -94,6 +108,7 @@ __all__ = [
     "TaskRouterError",
     "Worker",
     "WorkerChannel",
+    "WorkerGrant",
     "WorkflowConfiguration",
     "WorkflowConfigurationError",
     "__version__",
@@ -104,6 +119,7 @@ __all__ = [
     "compute_signature",
     "conference",
     "dequeue",
+    "mint_worker_token",
     "redirect",
     "reject",
     "validate_signature",

@@ -40,6 +40,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.routing import Rule
 from werkzeug.sansio.utils import host_is_trusted
 
+from .access_token import Role, mint_worker_token
 from .callback_url import bad_host, forwarded_host, signed_url, url_alternatives
 from .cli import taskrouter_cli
 from .client import TaskRouterClient
@@ -70,6 +71,13 @@ _CLIENT_KEYS = (
 )
 #: The settings the callback URLs are built from.
 _URL_KEYS = ("TASKROUTER_PUBLIC_BASE_URL", "TASKROUTER_URL_PREFIX")
+#: The settings :meth:`TaskRouter.worker_token` mints from.
+_TOKEN_KEYS = (
+    "TASKROUTER_ACCOUNT_SID",
+    "TASKROUTER_WORKSPACE_SID",
+    "TASKROUTER_API_KEY_SID",
+    "TASKROUTER_API_KEY_SECRET",
+)
 
 VALIDATION_OFF_WARNING = (
     "TASKROUTER_VALIDATE_SIGNATURES is off: anyone who can reach %s can send forged"
@@ -395,6 +403,78 @@ class TaskRouter:
             )
         resolved = self.dispatcher.check_names(state.names, workspace)
         return {kind: dict(names) for kind, names in resolved.items()}
+
+    # -- worker tokens ----------------------------------------------------------------
+
+    def worker_token(
+        self,
+        worker_sid: str,
+        *,
+        ttl: int = 3600,
+        role: Role = "worker",
+        identity: str | None = None,
+        workspace_sid: str | None = None,
+        app: Flask | None = None,
+    ) -> str:
+        """An access token for Twilio's TaskRouter JavaScript SDK, for one worker.
+
+        The agent's browser passes it to ``new Worker(token)``. It is signed with the
+        application's API key (``TASKROUTER_API_KEY_SID`` and ``TASKROUTER_API_KEY_SECRET``)
+        for ``TASKROUTER_ACCOUNT_SID`` and ``TASKROUTER_WORKSPACE_SID``, as :meth:`init_app`
+        read them; :func:`taskrouter_flask.mint_worker_token` makes it. Works in a request
+        or anywhere else with an application context (or ``app=``). Hand a token only to
+        the agent it names, once they have logged in, and keep ``ttl`` short.
+
+        :param worker_sid: the worker (``WK...``) the agent is.
+        :param ttl: seconds the token is valid, from 1 to 86,400.
+        :param role: ``worker`` reaches its own worker and its reservations;
+            ``supervisor`` and ``admin`` reach the whole workspace.
+        :param identity: an optional name for the agent, kept in the token's grants.
+        :param workspace_sid: the workspace, instead of ``TASKROUTER_WORKSPACE_SID``.
+        :param app: the application (default: the current one).
+        :raises RuntimeError: outside an application context without ``app``, naming
+            the settings that are missing, or if one of them changed after ``init_app``.
+        :raises AccessTokenError: (a ValueError) naming the argument that is unusable.
+        """
+        if app is None:
+            if not has_app_context():
+                raise RuntimeError(
+                    "tr.worker_token() outside an application context: pass the application,"
+                    " tr.worker_token(worker_sid, app=app), or use `with app.app_context():`"
+                )
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+        state = _state(app)
+        state.refuse_changes_since_init(_TOKEN_KEYS, "tr.worker_token()")
+        settings = state.settings
+        workspace = workspace_sid or settings.workspace_sid
+        found = {
+            "TASKROUTER_ACCOUNT_SID": settings.account_sid,
+            "TASKROUTER_API_KEY_SID": settings.api_key_sid,
+            "TASKROUTER_API_KEY_SECRET": settings.api_key_secret,
+            "TASKROUTER_WORKSPACE_SID": workspace,
+        }
+        missing = [key for key, value in found.items() if value is None]
+        if missing:
+            workspace_hint = (
+                " (or pass workspace_sid=)" if "TASKROUTER_WORKSPACE_SID" in missing else ""
+            )
+            raise RuntimeError(
+                f"tr.worker_token() needs {', '.join(missing)}{workspace_hint}: a worker token"
+                " is signed with an API key of the account (made in Twilio's console) and names"
+                " the workspace; set them before TaskRouter(app) / init_app(app)"
+            )
+        assert settings.account_sid and settings.api_key_sid and settings.api_key_secret
+        assert workspace is not None
+        return mint_worker_token(
+            account_sid=settings.account_sid,
+            api_key_sid=settings.api_key_sid,
+            api_key_secret=settings.api_key_secret,
+            workspace_sid=workspace,
+            worker_sid=worker_sid,
+            role=role,
+            ttl=ttl,
+            identity=identity,
+        )
 
     # -- URLs ---------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import Any
 from .client.http import DEFAULT_BASE_URL
 from .dedup import DEFAULT_LEASE, DEFAULT_TTL
 from .dispatch import SLOW_HANDLER_SECONDS, UNMATCHED_POLICIES, UnmatchedPolicy
+from .wire import is_sid
 
 __all__ = ["DEFAULT_CONFIG", "TaskRouterSettings", "read_flag"]
 
@@ -74,20 +75,48 @@ def read_flag(config: Mapping[str, Any], key: str, default: bool) -> bool:
     )
 
 
-def _token(config: Mapping[str, Any], key: str) -> str | None:
+def _token(config: Mapping[str, Any], key: str, what: str = "token") -> str | None:
+    """A secret setting (an auth token, an API key's secret); unset when ``None`` or empty."""
     value = config.get(key)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValueError(f"{key}: expected the auth token as a string, got {type(value).__name__}")
+        raise ValueError(f"{key}: expected the {what} as a string, got {type(value).__name__}")
     if not value.strip():
-        raise ValueError(f"{key}: the token is blank (only whitespace); set the real token")
+        raise ValueError(f"{key}: the {what} is blank (only whitespace); set the real {what}")
     if value != value.strip():
         raise ValueError(
-            f"{key}: the token has spaces or a newline around it (a copy-paste slip?);"
+            f"{key}: the {what} has spaces or a newline around it (a copy-paste slip?);"
             " set it without them"
         )
     return value
+
+
+#: The SID settings, with the kind of SID each holds; checked at ``init_app`` when set.
+_SID_KEYS = {
+    "TASKROUTER_ACCOUNT_SID": ("AC", "the account SID"),
+    "TASKROUTER_WORKSPACE_SID": ("WS", "a workspace SID"),
+    "TASKROUTER_API_KEY_SID": ("SK", "an API key SID"),
+}
+
+
+def _sid(config: Mapping[str, Any], key: str) -> str | None:
+    """A SID setting: unset when ``None`` or empty, else a SID of the key's kind."""
+    value = config.get(key)
+    if value is None or value == "":
+        return None
+    prefix, kind = _SID_KEYS[key]
+    if not isinstance(value, str):
+        raise ValueError(f"{key}: expected {kind} as a string, got {type(value).__name__}")
+    if is_sid(value, prefix):
+        return value
+    hint = ""
+    if is_sid(value.strip(), prefix):
+        hint = " (spaces or a newline around it: a copy-paste slip?)"
+    elif key == "TASKROUTER_ACCOUNT_SID" and is_sid(value, "SK"):
+        hint = "; an API key SID goes in TASKROUTER_API_KEY_SID"
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    raise ValueError(f"{key}: expected {kind} ({prefix!r} and 32 hex digits), got {shown!r}{hint}")
 
 
 def _number(
@@ -139,6 +168,13 @@ class TaskRouterSettings:
     client_credentials: tuple[str, str] | None = field(default=None, repr=False)
     workspace_sid: str | None = None
     base_url: str = DEFAULT_BASE_URL
+    #: ``TASKROUTER_ACCOUNT_SID``: the ``sub`` of the worker tokens ``tr.worker_token`` mints.
+    account_sid: str | None = None
+    #: ``TASKROUTER_API_KEY_SID``: the key that signs worker tokens (and, when its
+    #: secret is set too, ``tr.client``'s username).
+    api_key_sid: str | None = None
+    #: ``TASKROUTER_API_KEY_SECRET``: that key's secret.
+    api_key_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_config(
@@ -171,8 +207,11 @@ class TaskRouterSettings:
             dedup_lease=_number(config, "TASKROUTER_DEDUP_LEASE"),
             slow_handler=_number(config, "TASKROUTER_SLOW_HANDLER"),
             client_credentials=_client_credentials(config),
-            workspace_sid=_optional_text(config, "TASKROUTER_WORKSPACE_SID"),
+            workspace_sid=_sid(config, "TASKROUTER_WORKSPACE_SID"),
             base_url=_base_url(config),
+            account_sid=_sid(config, "TASKROUTER_ACCOUNT_SID"),
+            api_key_sid=_sid(config, "TASKROUTER_API_KEY_SID"),
+            api_key_secret=_token(config, "TASKROUTER_API_KEY_SECRET", "API key secret"),
         )
 
 
@@ -230,19 +269,12 @@ def _unmatched(config: Mapping[str, Any]) -> UnmatchedPolicy:
     return result
 
 
-def _optional_text(config: Mapping[str, Any], key: str) -> str | None:
-    value = config.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{key}: expected a string, got {type(value).__name__}")
-    return value or None
-
-
 def _client_credentials(config: Mapping[str, Any]) -> tuple[str, str] | None:
     """The REST client's username and secret; an API key is preferred to the account's token."""
-    account = _optional_text(config, "TASKROUTER_ACCOUNT_SID")
+    account = _sid(config, "TASKROUTER_ACCOUNT_SID")
     token = _token(config, "TASKROUTER_AUTH_TOKEN")
-    key_sid = _optional_text(config, "TASKROUTER_API_KEY_SID")
-    key_secret = _token(config, "TASKROUTER_API_KEY_SECRET")
+    key_sid = _sid(config, "TASKROUTER_API_KEY_SID")
+    key_secret = _token(config, "TASKROUTER_API_KEY_SECRET", "API key secret")
     username = key_sid or account
     secret = key_secret or token
     return (username, secret) if username and secret else None

@@ -1,4 +1,4 @@
-"""The pure modules stay pure: importing them must not import Flask (DESIGN's dependency rules)."""
+"""The pure modules stay pure: importing them must not import Flask (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ PURE = [
     "taskrouter_flask.pipeline",
     "taskrouter_flask.signals",
     "taskrouter_flask.wire",
+    "taskrouter_flask.access_token",
 ]
 
 
@@ -38,6 +39,29 @@ def test_public_names_are_exported() -> None:
 
     for name in taskrouter_flask.__all__:
         assert getattr(taskrouter_flask, name) is not None
+
+
+def test_worker_token_names_are_exported() -> None:
+    import taskrouter_flask
+    from taskrouter_flask import access_token
+
+    assert taskrouter_flask.AccessTokenError is access_token.AccessTokenError
+    assert taskrouter_flask.WorkerGrant is access_token.WorkerGrant
+    assert taskrouter_flask.mint_worker_token is access_token.mint_worker_token
+    assert {"AccessTokenError", "WorkerGrant", "mint_worker_token"} <= set(taskrouter_flask.__all__)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import taskrouter_flask",
+        "from taskrouter_flask import AccessTokenError, WorkerGrant, mint_worker_token",
+        "from taskrouter_flask import TaskRouter",
+    ],
+)
+def test_pyjwt_is_imported_only_to_mint_a_token(statement: str) -> None:
+    code = f"import sys; {statement}; sys.exit('jwt' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 def test_version_comes_from_the_installed_distribution() -> None:
