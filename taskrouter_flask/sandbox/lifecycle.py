@@ -186,8 +186,11 @@ class Lifecycle(Part):
         self, task: TaskRecord, worker: WorkerRecord, queue: TaskQueueRecord | None
     ) -> None:
         """Reserve ``task`` for ``worker``, from ``queue`` (``None``: a task routed straight
-        to the worker by its ``RoutingTarget``)."""
-        """Offer ``task`` to ``worker``: a pending reservation, and the task reserved.
+        to the worker by its ``RoutingTarget``): a pending reservation, and the task reserved.
+
+        The worker's revision goes up with it, as Twilio's worker SDK expects: on
+        ``reservation.created`` it raises its own copy of the worker's version, which it
+        sends as ``If-Match`` when version checks are on.
 
         A pending task that has already moved to reserved :data:`MAX_ASSIGNMENT_COUNT` times
         is canceled instead; a task no longer pending or reserved is left alone.
@@ -212,6 +215,7 @@ class Lifecycle(Part):
         self.store.task_reservations[task.sid].append(reservation.sid)
         self.store.worker_reservations.setdefault(worker.sid, []).append(reservation.sid)
         self.store.active[worker.sid].add(reservation.sid)
+        worker.revision += 1
         self.routing.refresh_ready(worker)
         if task.status is TaskStatus.PENDING:
             task.rejections += 1  # one more move from pending to reserved

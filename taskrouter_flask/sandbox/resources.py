@@ -375,6 +375,7 @@ class Resources(Part):
             check_int("Capacity", capacity, 0, MAX_CHANNEL_CAPACITY)
             previous = record.configured_capacity
             record.configured_capacity = capacity
+            worker.revision += 1  # the worker SDK raises its copy on this event
             self.engine.emit(
                 workspace_sid,
                 "worker.capacity.update",
@@ -386,6 +387,7 @@ class Resources(Part):
             )
         if available is not None:
             record.available = bool(available)
+            worker.revision += 1  # the worker SDK raises its copy on this event
             self.engine.emit(
                 workspace_sid,
                 "worker.channel.availability.update",
