@@ -23,12 +23,19 @@ def sandbox() -> Iterator[Any]:
 
     ``sandbox.client(workspace_sid)`` is a REST client for it,
     ``sandbox.advance(seconds)`` moves its clock (running timeouts), and
-    ``sandbox.drain()`` waits for its callbacks to be delivered.
+    ``sandbox.drain()`` waits for its callbacks to be delivered. It has an API key, so
+    ``sandbox.worker_token(workspace_sid, worker_sid)`` mints a token for Twilio's worker
+    SDK, and ``sandbox.sdk_servers`` gives the SDK's ``ebServer`` and ``wsServer``.
     """
     from .sandbox.clock import ManualClock
-    from .sandbox.server import Sandbox
+    from .sandbox.server import DEFAULT_API_KEY_SECRET, DEFAULT_API_KEY_SID, Sandbox
 
-    with Sandbox(clock=ManualClock(), seed=0) as running:
+    with Sandbox(
+        clock=ManualClock(),
+        seed=0,
+        api_key_sid=DEFAULT_API_KEY_SID,
+        api_key_secret=DEFAULT_API_KEY_SECRET,
+    ) as running:
         yield running
 
 

@@ -113,3 +113,27 @@ def test_the_pytest_plugin_gives_a_user_three_line_tests(pytester: pytest.Pytest
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
+
+
+def test_the_sandbox_fixture_serves_the_worker_sdk(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import json
+
+        import requests
+
+        def test_an_agent_token_reads_its_worker(sandbox):
+            client = sandbox.client()
+            workspace = client.workspaces.create(friendly_name="desk").sid
+            worker = sandbox.client(workspace).workers.create(friendly_name="ada").sid
+            token = sandbox.worker_token(workspace, worker)
+            body = {"url": f"Workspaces/{workspace}/Workers/{worker}", "method": "GET",
+                    "params": {}, "token": token}
+            answer = requests.post(sandbox.sdk_servers["ebServer"], data=json.dumps(body))
+            assert answer.status_code == 200
+            assert answer.json()["payload"]["friendly_name"] == "ada"
+            assert sandbox.sdk_servers["wsServer"].startswith("ws://127.0.0.1:")
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from ..access_token import Role, mint_worker_token
 from ..client import TaskRouterClient
 from ..wire import sid_pattern
 from .api import SandboxService, create_app
@@ -32,12 +33,22 @@ from .journal import Journal
 from .wschannels import PATH as WSCHANNELS_PATH
 from .wschannels import add_routes
 
-__all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "Sandbox", "api_key_pair"]
+__all__ = [
+    "DEFAULT_ACCOUNT_SID",
+    "DEFAULT_API_KEY_SECRET",
+    "DEFAULT_API_KEY_SID",
+    "DEFAULT_AUTH_TOKEN",
+    "Sandbox",
+    "api_key_pair",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ACCOUNT_SID = "AC" + "5a" * 16
 DEFAULT_AUTH_TOKEN = "sandbox-auth-token"
+#: The API key the ``sandbox`` pytest fixture is given, so that tests can mint worker tokens.
+DEFAULT_API_KEY_SID = "SK" + "5a" * 16
+DEFAULT_API_KEY_SECRET = "sandbox-api-key-secret-for-tests"
 _T = TypeVar("_T")
 
 
@@ -98,6 +109,8 @@ class Sandbox:
         api_key_secret: str | None = None,
     ) -> None:
         api_keys = api_key_pair(api_key_sid, api_key_secret)
+        self.api_key_sid = api_key_sid
+        self.api_key_secret = api_key_secret
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.host = host
@@ -206,7 +219,15 @@ class Sandbox:
         :param say: prints a line (``print`` or ``click.echo``).
         """
         with self:
-            for line in (f"TaskRouter sandbox on {self.base_url}", *details):
+            sdk = (
+                [
+                    f"  worker SDK: ebServer {self.sdk_servers['ebServer']},"
+                    f" wsServer {self.sdk_servers['wsServer']}"
+                ]
+                if self.api_key_sid
+                else []
+            )
+            for line in (f"TaskRouter sandbox on {self.base_url}", *sdk, *details):
                 say(line)
             try:
                 threading.Event().wait()
@@ -232,6 +253,31 @@ class Sandbox:
         """A REST client for this sandbox."""
         return TaskRouterClient(
             self.account_sid, self.auth_token, workspace_sid, base_url=self.base_url, **options
+        )
+
+    def worker_token(
+        self, workspace_sid: str, worker_sid: str, *, ttl: int = 3600, role: Role = "worker"
+    ) -> str:
+        """A worker SDK token this sandbox accepts, issued at its clock's time.
+
+        Signed with the API key the sandbox was given (the ``sandbox`` fixture has one).
+
+        :raises RuntimeError: when the sandbox has no API key.
+        """
+        if not (self.api_key_sid and self.api_key_secret):
+            raise RuntimeError(
+                "this sandbox has no API key to sign worker tokens with: start it with"
+                " api_key_sid= and api_key_secret= (--api-key-sid / --api-key-secret)"
+            )
+        return mint_worker_token(
+            account_sid=self.account_sid,
+            api_key_sid=self.api_key_sid,
+            api_key_secret=self.api_key_secret,
+            workspace_sid=workspace_sid,
+            worker_sid=worker_sid,
+            role=role,
+            ttl=ttl,
+            now=self.clock.now().timestamp(),
         )
 
     def drain(self, timeout: float = 10.0) -> bool:
