@@ -11,6 +11,7 @@ SQLite before it is acknowledged, so a restart continues where it stopped.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -72,11 +73,19 @@ def api_key_pair(sid: str | None, secret: str | None) -> dict[str, str]:
     return {sid: secret}
 
 
+_TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s]+")
+
+
 class _RequestHandler(WSGIRequestHandler):
-    """Requests are logged at DEBUG on this module's logger, not printed."""
+    """Requests are logged at DEBUG on this module's logger, not printed.
+
+    The worker SDK's websocket carries its access token in the query: the log shows
+    ``token=...`` instead, so a log never holds a token that still works.
+    """
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug('"%s" %s %s', self.requestline, code, size)
+        line = _TOKEN_IN_QUERY.sub(r"\1...", self.requestline)
+        log.debug('"%s" %s %s', line, code, size)
 
 
 class Sandbox:

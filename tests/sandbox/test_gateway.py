@@ -449,3 +449,14 @@ def test_stopping_the_sandbox_closes_every_socket(desk: Desk) -> None:
     finally:
         _close(ws)
     assert desk.sandbox.engine.workers[desk.alice].activity_sid == desk.activities["Available"]
+
+
+def test_the_request_log_never_holds_a_token(desk: Desk, caplog: pytest.LogCaptureFixture) -> None:
+    token = desk.token()
+    with caplog.at_level("DEBUG", logger="taskrouter_flask.sandbox.server"):
+        ws = _connect(desk, token)
+        _frames(ws)
+        _close(ws)
+        _wait_for_sessions(desk, 0)
+    assert "wschannels?token=..." in caplog.text
+    assert token not in caplog.text
