@@ -37,6 +37,20 @@ of rounds, and a ratio is the median of each round's own ratio.
    :class:`~taskrouter_flask.sandbox.journal.Journal` is written from it at
    once, and a restart is timed: ``Sandbox(data=path)`` constructed again
    (target under 2 s), and ``Journal(path).load()`` alone.
+4. Worker SDK: a sandbox on the real clock with an API key, one queue targeting
+   every worker, a workflow without an assignment callback, and 50 workers each
+   connected through Twilio's own worker SDK (``twilio-taskrouter`` from
+   ``node_modules``, all in one node process run by ``tests/sandbox/sdk_driver.py``).
+   Once every worker is ``ready``, tasks are created one at a time with
+   ``POST .../Tasks`` (plain ``requests``, keep-alive); each is timed from just
+   before the POST (``time.time()``) to the ``at`` stamp (node's ``Date.now()``,
+   the same wall clock, whole milliseconds) of the SDK's ``reservationCreated``
+   for it. The task is then canceled through REST, and its ``reservation.canceled``
+   awaited, untimed, so the next task finds the worker free. Reported: p50, p99 and
+   max (target p99 under 50 ms); the POST's own round trip in the same requests is
+   the baseline, and the engine's ``reservation.created`` stamp splits the rest
+   into routing and delivery. Skipped, with the reason printed, without node or
+   the SDK (``npm ci`` at the repository root installs it).
 
 Run ``python -m benchmarks.bench_sandbox`` (about a minute) or add
 ``--quick`` (about 30 s). Nothing here asserts on timings.
@@ -48,8 +62,10 @@ import argparse
 import contextlib
 import functools
 import gc
+import json
 import logging
 import math
+import secrets
 import statistics
 import sys
 import tempfile
@@ -63,6 +79,7 @@ import requests
 from flask import Flask
 
 from taskrouter_flask import Assignment, Instruction, TaskRouter, accept
+from taskrouter_flask.access_token import mint_worker_token
 from taskrouter_flask.client import TaskRouterClient
 from taskrouter_flask.sandbox import ManualClock
 from taskrouter_flask.sandbox.clock import SystemClock
@@ -89,6 +106,10 @@ STORE_LARGE = 10_000
 CREATE_RATIO_TARGET = 1.5
 RESTART_EVENTS = 100_000
 RESTART_TARGET_S = 2.0
+#: Part 4: the target p99 from a task's POST to the SDK's ``reservationCreated``, and how
+#: long to wait for any one SDK line before giving up.
+SDK_LATENCY_TARGET_MS = 50.0
+SDK_WAIT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +124,10 @@ class Plan(common.Plan):
     persist_rounds: int
     persist_batch: int
     restart_rounds: int
+    sdk_workers: int
+    sdk_tasks: int
+    sdk_rounds: int
+    sdk_cap: float
 
 
 FULL = Plan(
@@ -116,6 +141,10 @@ FULL = Plan(
     persist_rounds=7,
     persist_batch=100,
     restart_rounds=2,
+    sdk_workers=50,
+    sdk_tasks=200,
+    sdk_rounds=3,
+    sdk_cap=60.0,
 )
 QUICK = Plan(
     "quick",
@@ -128,6 +157,10 @@ QUICK = Plan(
     persist_rounds=3,
     persist_batch=50,
     restart_rounds=1,
+    sdk_workers=50,
+    sdk_tasks=100,
+    sdk_rounds=3,
+    sdk_cap=30.0,
 )
 
 
@@ -613,6 +646,247 @@ def run_persistence(plan: Plan) -> None:
     )
 
 
+# -- 4. worker SDK: task created -> reservationCreated in Twilio's SDK ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _SdkRound:
+    """Milliseconds per task, each list sorted: from just before the POST to the SDK's
+    ``reservationCreated``, the POST's own round trip, and to the engine's
+    ``reservation.created``."""
+
+    delivered: list[float]
+    posted: list[float]
+    routed: list[float]
+
+
+@dataclass(frozen=True, slots=True)
+class _SdkWorld:
+    """A sandbox with connected SDK workers: where to create tasks, and how."""
+
+    sandbox: Sandbox
+    driver: Any  # tests.sandbox.sdk_driver.SdkDriver, imported only when node is there
+    session: requests.Session
+    tasks_url: str
+    workflow_sid: str
+
+
+def _sdk_driver_module() -> tuple[Any, str | None]:
+    """``tests.sandbox.sdk_driver``, and why the SDK cannot run here (``None`` if it can)."""
+    try:
+        from tests.sandbox import sdk_driver
+    except ImportError as exc:  # the benchmark runs outside the repository
+        return None, f"tests/sandbox/sdk_driver.py cannot be imported ({exc})"
+    return sdk_driver, sdk_driver.unavailable()
+
+
+def _sdk_version(module: Any) -> str:
+    try:
+        manifest: dict[str, Any] = json.loads(module.SDK.read_text())
+    except (OSError, ValueError):
+        return "?"
+    return str(manifest.get("version", "?"))
+
+
+def _sdk_line(driver: Any, what: str, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The SDK's next line that ``wanted`` picks; a :class:`BenchmarkError` if none comes."""
+    try:
+        line: dict[str, Any] = driver.wait_until(wanted, SDK_WAIT_S, what)
+    except AssertionError as exc:  # the driver's way of failing a test
+        raise common.BenchmarkError(str(exc)) from exc
+    return line
+
+
+def _sdk_connect(stack: contextlib.ExitStack, plan: Plan, module: Any) -> _SdkWorld:
+    """Start the sandbox, build the workspace, and connect every worker through the SDK."""
+    key_sid = "SK" + secrets.token_hex(16)
+    key_secret = secrets.token_urlsafe(32)
+    sandbox = Sandbox(api_key_sid=key_sid, api_key_secret=key_secret)
+    sandbox.start()
+    stack.callback(sandbox.stop)
+    with sandbox.client(timeout=10) as root:
+        workspace = root.workspaces.create(friendly_name="SDK benchmark").sid
+    with sandbox.client(workspace, timeout=10) as client:
+        available = next(iter(client.activities.list(friendly_name="Available"))).sid
+        queue = client.task_queues.create(friendly_name="Everyone", target_workers="1==1")
+        workflow = client.workflows.create(  # no assignment callback: the SDK answers
+            friendly_name="To everyone",
+            configuration={"task_routing": {"default_filter": {"queue": queue.sid}}},
+        ).sid
+        workers = [
+            client.workers.create(friendly_name=f"agent-{i:02d}").sid
+            for i in range(plan.sdk_workers)
+        ]
+    driver = module.SdkDriver()
+    stack.callback(driver.close)
+    options = {**sandbox.sdk_servers, "connectActivitySid": available}
+    for index, worker in enumerate(workers):
+        token = mint_worker_token(
+            account_sid=sandbox.account_sid,
+            api_key_sid=key_sid,
+            api_key_secret=key_secret,
+            workspace_sid=workspace,
+            worker_sid=worker,
+        )
+        driver.send("connect", name=f"w{index}", token=token, options=options)
+    waiting = {f"w{index}" for index in range(len(workers))}
+    while waiting:
+        line = _sdk_line(
+            driver,
+            f"ready for {len(waiting)} workers",
+            lambda line: line.get("event") == "ready" and line.get("name") in waiting,
+        )
+        waiting.discard(line["name"])
+    # The SDK may say ready before its connect activity lands: wait until all are Available.
+    engine = sandbox.engine
+    deadline = time.monotonic() + SDK_WAIT_S
+    while True:
+        idle = sandbox.locked(
+            lambda: sum(1 for sid in workers if engine.workers[sid].activity_sid == available)
+        )
+        if idle == len(workers):
+            break
+        if time.monotonic() > deadline:
+            raise common.BenchmarkError(f"only {idle} of {len(workers)} SDK workers are Available")
+        time.sleep(0.01)
+    session = requests.Session()
+    stack.callback(session.close)
+    session.auth = (sandbox.account_sid, sandbox.auth_token)
+    tasks_url = f"{sandbox.base_url}/v1/Workspaces/{workspace}/Tasks"
+    return _SdkWorld(sandbox, driver, session, tasks_url, workflow)
+
+
+def _sdk_task(world: _SdkWorld, index: int) -> tuple[str, float, float, float]:
+    """Create one task and wait for its ``reservationCreated``; then cancel it, untimed.
+
+    :returns: the task's SID, the wall clock in ms just before the POST, the ms until
+        the SDK's line, and the ms of the POST's round trip.
+    """
+    form = {"WorkflowSid": world.workflow_sid, "Attributes": f'{{"type": "sdk", "n": {index}}}'}
+    started = time.time()
+    response = world.session.post(world.tasks_url, data=form, timeout=10)
+    answered = time.time()
+    if response.status_code != 201:
+        raise common.BenchmarkError(
+            f"POST {world.tasks_url} answered {response.status_code}: {response.text[:200]}"
+        )
+    sid: str = response.json()["sid"]
+    line = _sdk_line(
+        world.driver,
+        f"reservationCreated for {sid}",
+        lambda line: line.get("event") == "reservationCreated" and line.get("task") == sid,
+    )
+    started_ms = started * 1e3
+    delivered = float(line["at"]) - started_ms
+    # Free the worker: cancel the task, and wait until its SDK heard so.
+    canceled = world.session.post(
+        f"{world.tasks_url}/{sid}",
+        data={"AssignmentStatus": "canceled", "Reason": "benchmark"},
+        timeout=10,
+    )
+    if canceled.status_code != 200:
+        raise common.BenchmarkError(
+            f"canceling {sid} answered {canceled.status_code}: {canceled.text[:200]}"
+        )
+    reservation = line["reservation"]
+    _sdk_line(
+        world.driver,
+        f"reservation.canceled for {reservation}",
+        lambda line: (
+            line.get("event") == "reservation.canceled" and line.get("reservation") == reservation
+        ),
+    )
+    return sid, started_ms, delivered, (answered - started) * 1e3
+
+
+def _sdk_round(world: _SdkWorld, n: int, deadline: float) -> _SdkRound:
+    """Up to ``n`` tasks, one at a time, fewer if the ``deadline`` (monotonic) passes."""
+    world.driver.seen.clear()  # lines nobody waited for (none are expected) from before
+    gc.collect()
+    started: dict[str, float] = {}
+    delivered: list[float] = []
+    posted: list[float] = []
+    for index in range(n):
+        if time.monotonic() > deadline:
+            break
+        sid, started_ms, to_sdk, round_trip = _sdk_task(world, index)
+        started[sid] = started_ms
+        delivered.append(to_sdk)
+        posted.append(round_trip)
+    events = world.sandbox.locked(lambda: list(world.sandbox.engine.events))
+    routed = [
+        event.timestamp.timestamp() * 1e3 - started[task]
+        for event in events
+        if event.type == "reservation.created"
+        and (task := event.fields.get("TaskSid", "")) in started
+    ]
+    return _SdkRound(sorted(delivered), sorted(posted), sorted(routed))
+
+
+def _ms_row(label: str, values: Sequence[float], note: str = "") -> None:
+    """``p50 .. ms``, then p99 and max and the count, and ``note``."""
+    _row(
+        label,
+        f"p50 {common.percentile(values, 0.5):.1f} ms",
+        f"p99 {common.percentile(values, 0.99):.1f} ms  max {max(values):.1f} ms"
+        f"  (n={len(values)}){'  ' + note if note else ''}",
+    )
+
+
+def run_sdk(plan: Plan) -> None:
+    """Part 4: a task's POST to ``reservationCreated`` in the SDK, 50 workers connected."""
+    title = "4. Worker SDK: task POST -> reservationCreated in Twilio's worker SDK, real clock"
+    module, reason = _sdk_driver_module()
+    if reason is not None:
+        print(f"{title}\n   skipped: {reason}")
+        return
+    with contextlib.ExitStack() as stack:
+        began = time.monotonic()
+        world = _sdk_connect(stack, plan, module)
+        connected = time.monotonic() - began
+        deadline = time.monotonic() + plan.sdk_cap
+        _sdk_round(world, min(10, plan.sdk_tasks), deadline)  # warm-up, not counted
+        rounds: list[_SdkRound] = []
+        for _ in range(plan.sdk_rounds):
+            measured = _sdk_round(world, plan.sdk_tasks, deadline)
+            if measured.delivered:
+                rounds.append(measured)
+            if len(measured.delivered) < plan.sdk_tasks:
+                break  # out of time
+    if not rounds:
+        raise common.BenchmarkError(f"no SDK task was measured within {plan.sdk_cap:.0f} s")
+    measured_tasks = sum(len(r.delivered) for r in rounds)
+    print(
+        f"{title}\n"
+        f"   twilio-taskrouter {_sdk_version(module)} in one node process, {plan.sdk_workers}"
+        f" workers connected (in {connected:.1f} s), one queue, no assignment callback;"
+        f" {measured_tasks} tasks in {len(rounds)} round(s) of up to {plan.sdk_tasks}, one at"
+        " a time, each canceled through REST (untimed) before the next"
+    )
+    delivered = sorted(v for r in rounds for v in r.delivered)
+    p99 = common.percentile(delivered, 0.99)
+    _ms_row(
+        "POST -> SDK reservationCreated",
+        delivered,
+        common.target_note(p99, "<", SDK_LATENCY_TARGET_MS, "g", " ms"),
+    )
+    _ms_row("POST round trip alone (baseline)", sorted(v for r in rounds for v in r.posted))
+    routed = sorted(v for r in rounds for v in r.routed)
+    if routed:
+        _ms_row("POST -> engine reservation.created", routed, "(diagnostic)")
+    ratios = [
+        statistics.median(r.delivered) / statistics.median(r.posted)
+        for r in rounds
+        if statistics.median(r.posted) > 0
+    ]
+    if ratios:
+        _row(
+            "p50 ratio SDK line / POST round trip",
+            f"{statistics.median(ratios):.2f}x",
+            f"({common.spread(ratios)})" if len(ratios) > 1 else "",
+        )
+
+
 # -- main -------------------------------------------------------------------------------
 
 
@@ -621,15 +895,17 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "bench_sandbox",
         "Benchmark the sandbox over HTTP: routing throughput with a real callback"
         " receiver, our client against twilio's listing 1,000 workers, and persistence"
-        " (create latency with 1,000 and 10,000 stored tasks, restart from 100,000 events)."
+        " (create latency with 1,000 and 10,000 stored tasks, restart from 100,000 events),"
+        " and a task's delivery to Twilio's worker SDK with 50 workers connected."
         " Prints figures; asserts nothing about timings.",
         quick="a ~10 s run with less work",
-        rounds="rounds of each part (default 7, 15, 7 and 2 restarts; quick 3, 7, 3 and 1)",
+        rounds="rounds of each part (default 7, 15, 7 and 2 restarts, 3 SDK rounds;"
+        " quick 3, 7, 3, 1 and 3)",
     )
     parser.add_argument(
         "--tasks", type=int, help="tasks per routing round (default 300, quick 100)"
     )
-    common.add_only(parser, ("routing", "listing", "persistence"))
+    common.add_only(parser, ("routing", "listing", "persistence", "sdk"))
     return common.parse_args(parser, argv, positive=("rounds", "tasks"))
 
 
@@ -646,20 +922,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             list_rounds=args.rounds,
             persist_rounds=args.rounds,
             restart_rounds=args.rounds,
+            sdk_rounds=args.rounds,
         )
     if args.tasks is not None:
         plan = replace(plan, tasks=args.tasks, workers=max(plan.workers, args.tasks))
     common.print_header(
         "sandbox benchmarks",
         plan.name,
-        f"{plan.rounds} routing, {plan.list_rounds} listing and {plan.persist_rounds}"
-        " persistence rounds",
+        f"{plan.rounds} routing, {plan.list_rounds} listing, {plan.persist_rounds}"
+        f" persistence and {plan.sdk_rounds} SDK rounds",
         ("Flask", "Werkzeug", "requests", "twilio"),
     )
     parts: dict[str, Callable[[], None]] = {
         "routing": lambda: run_routing(plan),
         "listing": lambda: run_listing(plan),
         "persistence": lambda: run_persistence(plan),
+        "sdk": lambda: run_sdk(plan),
     }
     return common.run_parts(parts, args.only)
 
