@@ -24,6 +24,7 @@ from ..wire import NonFiniteJSON, decode_json_object
 from . import queries
 from .api import SandboxService
 from .clock import Clock
+from .engine import Engine
 from .errors import EngineError, InvalidArgument, NotFound
 from .parameters import keywords, read_params, require, reservation_changes
 from .sdk_payloads import SdkPayloads, page
@@ -62,7 +63,7 @@ _ROUTES = [(operation, _route(operation)) for operation in OPERATIONS.values()]
 
 @dataclass
 class _Call:
-    engine: Any
+    engine: Engine
     payloads: SdkPayloads
     grant: WorkerGrant
     operation: Operation
@@ -104,15 +105,28 @@ class _Forbidden(Exception):
     pass
 
 
-def _worker(call: _Call) -> Any:
-    sid = call.path["Sid"]
-    call.own_worker(sid)
-    if call.operation.method == "GET":
-        return call.payloads.worker(call.engine.worker(call.ws, sid))
-    record = call.engine.update_worker(
-        call.ws, sid, if_match=call.if_match, **keywords(call.params, *call.operation.params)
-    )
-    return call.payloads.worker(record)
+def _fetched_or_updated(noun: str, check: Callable[[_Call, str], None]) -> Callable[[_Call], Any]:
+    """Serve the fetch (GET) and the update (POST) of one revisioned resource by its SID.
+
+    They run ``engine.<noun>`` and ``engine.update_<noun>``, with the SDK's ``If-Match``,
+    after ``check`` has found the token may reach that SID.
+    """
+
+    def serve(call: _Call) -> Any:
+        sid = call.path["Sid"]
+        check(call, sid)
+        if call.operation.method == "GET":
+            record = getattr(call.engine, noun)(call.ws, sid)
+        else:
+            record = getattr(call.engine, f"update_{noun}")(
+                call.ws,
+                sid,
+                if_match=call.if_match,
+                **keywords(call.params, *call.operation.params),
+            )
+        return getattr(call.payloads, noun)(record)
+
+    return serve
 
 
 def _activities(call: _Call) -> Any:
@@ -170,17 +184,6 @@ def _reservation(call: _Call) -> Any:
     return call.payloads.reservation(record)
 
 
-def _task(call: _Call) -> Any:
-    sid = call.path["Sid"]
-    call.own_task(sid)
-    if call.operation.method == "GET":
-        return call.payloads.task(call.engine.task(call.ws, sid))
-    record = call.engine.update_task(
-        call.ws, sid, if_match=call.if_match, **keywords(call.params, *call.operation.params)
-    )
-    return call.payloads.task(record)
-
-
 def _create_task(call: _Call) -> Any:
     target = call.params.get("RoutingTarget")
     if call.grant.role == "worker" and target != call.grant.worker_sid:
@@ -198,8 +201,8 @@ def _sid(record: Any) -> str:
 
 #: The SDK's calls, by the REST operation each names, and what serves it.
 _SERVED: Mapping[str, Callable[[_Call], Any]] = {
-    "FetchWorker": _worker,
-    "UpdateWorker": _worker,
+    "FetchWorker": _fetched_or_updated("worker", _Call.own_worker),
+    "UpdateWorker": _fetched_or_updated("worker", _Call.own_worker),
     "ListActivity": _activities,
     "ListWorkerChannel": _worker_channels,
     "FetchWorkerChannel": _worker_channel,
@@ -209,8 +212,8 @@ _SERVED: Mapping[str, Callable[[_Call], Any]] = {
     "UpdateWorkerReservation": _reservation,
     "FetchTaskReservation": _reservation,
     "UpdateTaskReservation": _reservation,
-    "FetchTask": _task,
-    "UpdateTask": _task,
+    "FetchTask": _fetched_or_updated("task", _Call.own_task),
+    "UpdateTask": _fetched_or_updated("task", _Call.own_task),
     "CreateTask": _create_task,
 }
 #: Parameters the SDK sends that the REST operation does not take: its own paging key, and

@@ -13,7 +13,6 @@ so both answers say the same thing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -38,103 +37,76 @@ def epoch(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp())
 
 
+#: The REST JSON's names that the SDK spells its own way.
+_RENAMED = {
+    "task_queue_sid": "queue_sid",
+    "task_queue_friendly_name": "queue_name",
+    "workflow_friendly_name": "workflow_name",
+}
+#: What the REST JSON has and the SDK's payloads do not (links lead to the REST API).
+_DROPPED = frozenset({"url", "links", "task_queue_entered_date"})
+
+
+def _sdk_shape(rest: dict[str, Any], record: Any) -> dict[str, Any]:
+    """A REST resource as the SDK reads it: its names, epoch dates, the revision as version.
+
+    The dates come from the record itself (the REST JSON has them as text).
+    """
+    shaped: dict[str, Any] = {}
+    for key, value in rest.items():
+        if key in _DROPPED:
+            continue
+        if key.startswith("date_"):
+            value = epoch(getattr(record, key))
+        shaped[_RENAMED.get(key, key)] = value
+    if hasattr(record, "revision"):
+        shaped["version"] = str(record.revision)
+    return shaped
+
+
 class SdkPayloads:
-    """The SDK's payloads for one engine (read under the engine's lock)."""
+    """The SDK's payloads for one engine (read under the engine's lock).
+
+    Each starts from :class:`.render.Renderer`'s JSON, so both APIs derive a value (an
+    activity's name, a task's age, a channel's load) the same way, and differs only where
+    the SDK reads differently.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._rest = Renderer(engine, "")
 
     def worker(self, record: WorkerRecord) -> dict[str, Any]:
-        activity = self.engine.activities[record.activity_sid]
-        return {
-            "account_sid": self.engine.account_sid,
-            "activity_name": activity.friendly_name,
-            "activity_sid": activity.sid,
-            "attributes": json.dumps(record.attributes),
-            "available": activity.available,
-            "date_created": epoch(record.date_created),
-            "date_status_changed": epoch(record.date_status_changed),
-            "date_updated": epoch(record.date_updated),
-            "friendly_name": record.friendly_name,
-            "sid": record.sid,
-            "workspace_sid": record.workspace_sid,
-            "version": str(record.revision),
-        }
+        return _sdk_shape(self._rest.worker(record), record)
 
     def activity(self, record: ActivityRecord) -> dict[str, Any]:
-        return {
-            "account_sid": self.engine.account_sid,
-            "available": record.available,
-            "date_created": epoch(record.date_created),
-            "date_updated": epoch(record.date_updated),
-            "friendly_name": record.friendly_name,
-            "sid": record.sid,
-            "workspace_sid": record.workspace_sid,
-        }
+        return _sdk_shape(self._rest.activity(record), record)
 
     def worker_channel(self, record: WorkerChannelRecord) -> dict[str, Any]:
-        rest = self._rest.worker_channel(record)
         reserved = [
             reservation.date_created
             for reservation in self.engine.reservations_of_worker(record.worker_sid)
             if self.engine.tasks[reservation.task_sid].task_channel_sid == record.task_channel_sid
         ]
         return {
-            **{key: value for key, value in rest.items() if key != "url"},
-            "date_created": epoch(record.date_created),
-            "date_updated": epoch(record.date_updated),
+            **_sdk_shape(self._rest.worker_channel(record), record),
             # The SDK makes this one a Date without multiplying: milliseconds.
             "last_reserved_time": int(max(reserved).timestamp() * 1000) if reserved else None,
         }
 
     def task(self, record: TaskRecord) -> dict[str, Any]:
-        engine = self.engine
-        queue = engine.task_queues.get(record.task_queue_sid or "")
-        workflow = engine.workflows.get(record.workflow_sid or "")
-        channel = engine.task_channels.get(record.task_channel_sid)
         return {
-            "account_sid": engine.account_sid,
-            "workspace_sid": record.workspace_sid,
-            "sid": record.sid,
-            "addons": "{}",
-            "age": engine.task_age(record),
-            "assignment_status": record.status.value,
-            "attributes": json.dumps(record.attributes),
-            "date_created": epoch(record.date_created),
-            "date_updated": epoch(record.date_updated),
-            "priority": record.priority,
-            "queue_name": queue.friendly_name if queue else None,
-            "queue_sid": record.task_queue_sid,
-            "reason": record.reason,
-            "routing_target": record.routing_target,
-            "task_channel_sid": record.task_channel_sid,
-            "task_channel_unique_name": channel.unique_name if channel else None,
-            "timeout": record.timeout,
-            "workflow_name": workflow.friendly_name if workflow else None,
-            "workflow_sid": record.workflow_sid,
-            "version": str(record.revision),
+            **_sdk_shape(self._rest.task(record), record),
             "virtual_start_time": epoch(record.virtual_start_time or record.date_created),
         }
 
     def reservation(self, record: ReservationRecord) -> dict[str, Any]:
         """A reservation with its task inside, as ``reservation.*`` events and reads carry it."""
-        engine = self.engine
-        task = engine.tasks[record.task_sid]
-        workflow = engine.workflows.get(task.workflow_sid or "")
-        worker = engine.workers.get(record.worker_sid)
+        task = self.engine.tasks[record.task_sid]
+        workflow = self.engine.workflows.get(task.workflow_sid or "")
         return {
-            "account_sid": engine.account_sid,
-            "workspace_sid": record.workspace_sid,
-            "sid": record.sid,
-            "date_created": epoch(record.date_created),
-            "date_updated": epoch(record.date_updated),
-            "reservation_status": record.status.value,
+            **_sdk_shape(self._rest.reservation(record), record),
             "reservation_timeout": workflow.task_reservation_timeout if workflow else None,
-            "task_sid": record.task_sid,
-            "worker_sid": record.worker_sid,
-            "worker_name": worker.friendly_name if worker else None,
-            "version": str(record.revision),
             "task": self.task(task),
         }
 

@@ -13,6 +13,7 @@ so the REST API and the SDK's channel share one port and one server.
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 from flask import Flask, Response, request
@@ -36,6 +37,32 @@ def _json(body: Any, status: int) -> Response:
     response = Response(json.dumps(body), status, mimetype="application/json")
     response.headers.update(_CORS)
     return response
+
+
+class _SocketTaken(Response):
+    """The answer to a websocket upgrade once the websocket has ended: nothing at all.
+
+    The connection has carried websocket frames; HTTP bytes written after them reach the
+    browser as a bad frame ("Invalid frame header"). Werkzeug's server treats a
+    ``ConnectionError`` from the application as a dropped connection, and writes nothing.
+    """
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        raise ConnectionError("the websocket has ended; the connection is not HTTP's any more")
+
+
+def _end_connection(environ: dict[str, Any]) -> None:
+    """Close the TCP connection a websocket ran on, as the server must once it has ended.
+
+    Werkzeug's threaded server keeps HTTP/1.1 connections alive and would wait on this one
+    for another request, while the browser waits for the server to close it.
+    """
+    connection = environ.get("werkzeug.socket")
+    if connection is not None:
+        try:
+            connection.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already gone
+            pass
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -77,9 +104,11 @@ def add_routes(app: Flask, gateway: Gateway, channels: Channels) -> None:
             offline_if_disconnected=_flag("setWorkerOfflineIfDisconnected", True),
         )
         channels.serve(session, ws)
-        # The socket is the websocket's now: Werkzeug's attempt to write this answer to it
-        # after the close fails quietly, as a dropped connection.
-        return Response(status=204)
+        # Let the close handshake finish (the browser answers our close frame, or sent its
+        # own), then leave the socket alone: see _SocketTaken.
+        ws.thread.join(timeout=2)
+        _end_connection(request.environ)
+        return _SocketTaken()
 
     def not_upgraded() -> Response:
         message = (
