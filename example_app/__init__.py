@@ -10,6 +10,9 @@ The scenario of Twilio's TaskRouter guide, built the way we recommend:
   server-sent event stream;
 * :mod:`.traffic` — simulated customers and agents;
 * :mod:`.web` — the page and the controls' JSON API;
+* :mod:`.access` — the operator's signed session and the agents' signed console links;
+* :mod:`.consoles` — the agent console, where a person works one agent through
+  Twilio's TaskRouter SDK (bundled by :mod:`.agent_bundle`);
 * :mod:`.runner` and ``python -m example_app`` — everything on one machine:
   the local TaskRouter sandbox, this app on 127.0.0.1:5000, and traffic.
 
@@ -26,6 +29,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
+from . import access, consoles
 from .dashboard import DashboardState
 from .desk import EXTENSION_KEY, Desk, current_desk
 from .handlers import HANDLERS_KEY, tr
@@ -47,6 +51,20 @@ DEFAULTS: Mapping[str, Any] = {
     "SUPPORT_DESK_GOLD_TIMEOUT": 30,
     # Seconds an agent has to accept a reservation (a ringing chat) before it times out.
     "SUPPORT_DESK_RESERVATION_TIMEOUT": 12,
+    # The operator's sign-in key (/?key=...); None: a random one per run.
+    "SUPPORT_DESK_SIGN_IN_KEY": None,
+    # Seconds a console link from the dashboard opens its agent's console.
+    "SUPPORT_DESK_CONSOLE_LINK_TTL": 3600,
+    # Seconds an agent's SDK access token lasts (the console renews it on tokenExpired).
+    "SUPPORT_DESK_AGENT_TOKEN_TTL": 3600,
+    # Where the consoles' SDK connects, as its options {"ebServer", "wsServer"}: the local
+    # sandbox's /v1/wschannels gateway (Sandbox.sdk_servers); None: Twilio's own servers.
+    "SUPPORT_DESK_SDK_SERVERS": None,
+    # The session cookie: signed with SECRET_KEY (random per run unless configured), out of
+    # scripts' reach, and never sent with another site's requests.
+    "SESSION_COOKIE_NAME": "support_desk_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Strict",
 }
 
 
@@ -63,7 +81,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     sandbox's, or Twilio's by default) and a public URL for the callbacks
     (``TASKROUTER_PUBLIC_BASE_URL``).
 
-    :raises ValueError: for an unusable ``TASKROUTER_*`` setting.
+    ``SECRET_KEY`` (the session's) and ``SUPPORT_DESK_SIGN_IN_KEY`` (the operator's) are
+    random per application unless configured.
+
+    :raises ValueError: for an unusable ``TASKROUTER_*`` or ``SUPPORT_DESK_*`` setting.
     :raises TaskRouterError: if provisioning fails.
     """
     app = Flask(__name__)
@@ -76,6 +97,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if not app.config.get(ours) and os.environ.get(twilio):
             app.config[ours] = os.environ[twilio]
     app.config.update(config or {})
+    access.configure(app)
 
     # The handlers were registered at import, on the module's extension (by queue name).
     tr.init_app(app)
@@ -83,6 +105,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = desk
     app.extensions[HANDLERS_KEY] = desk.handlers
     app.register_blueprint(blueprint)
+    app.register_blueprint(consoles.blueprint)
     app.register_error_handler(HTTPException, api_error)
     if app.config["SUPPORT_DESK_PROVISION"]:
         desk.provision(app)

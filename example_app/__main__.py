@@ -1,10 +1,12 @@
 """``python -m example_app``: the support desk with its dashboard, on one machine.
 
-Starts the local TaskRouter sandbox, serves the desk on http://127.0.0.1:5000,
-provisions the workspace and routes simulated traffic until Ctrl-C (or for
-``--duration`` seconds), then prints a summary checked against TaskRouter's
-statistics. With ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and
-``--public-url`` it runs against real TaskRouter instead.
+Sets up the agent console's SDK bundle (npm and esbuild, once), starts the
+local TaskRouter sandbox, serves the desk on http://127.0.0.1:5000, provisions
+the workspace and routes simulated traffic until Ctrl-C (or for ``--duration``
+seconds), then prints a summary checked against TaskRouter's statistics. The
+dashboard is opened with the sign-in link printed at start. With
+``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``--public-url`` it runs
+against real TaskRouter instead.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
+from .agent_bundle import BundleError, ensure_bundle
 from .provisioning import MAX_AGENTS
 from .runner import Options, SupportDesk
 from .traffic import DEFAULT_HANDLE_TIME, DEFAULT_RATE
@@ -98,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         audit.addHandler(handler)
         audit.setLevel(logging.INFO)
         audit.propagate = args.verbose
+    try:
+        ensure_bundle(say=lambda line: print(line, flush=True))
+    except BundleError as exc:
+        print(f"warning: the agent console will not work: {exc}", file=sys.stderr, flush=True)
     options = Options(
         host=args.host,
         port=args.port,
@@ -127,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"TaskRouter sandbox on {desk.sandbox.base_url}" if desk.sandbox else "real TaskRouter"
         )
         print(f"Support desk on {desk.url}  ({where})", flush=True)
+        print(f"  open the dashboard (this link signs you in): {desk.sign_in_url}", flush=True)
         traffic = (
             f"{args.rate:g} tasks/s, {args.agents} agents"
             + (f", seed {args.seed}" if args.seed is not None else "")

@@ -27,7 +27,14 @@ from .traffic import Behaviour, Simulator, TaskSpec, TrafficPlan, task_spec
 if TYPE_CHECKING:
     from taskrouter_flask.extension import TaskRouter
 
-__all__ = ["EXTENSION_KEY", "Desk", "NotProvisioned", "Summary", "current_desk"]
+__all__ = [
+    "EXTENSION_KEY",
+    "Desk",
+    "NoAgentTokens",
+    "NotProvisioned",
+    "Summary",
+    "current_desk",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,10 @@ EXTENSION_KEY = "support_desk"
 
 class NotProvisioned(RuntimeError):
     """The desk has no workspace yet (``SUPPORT_DESK_PROVISION`` is off, or it failed)."""
+
+
+class NoAgentTokens(RuntimeError):
+    """The desk cannot mint SDK tokens for its agents: the message says which setting is missing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +247,59 @@ class Desk:
         self._client().workers.update(worker_sid, activity_sid=activity_sid)
         if self.simulator is not None:
             self.simulator.hold(worker_sid, activity != AVAILABLE)
+
+    # -- the agent console ------------------------------------------------------------------
+
+    def worker_name(self, worker_sid: str) -> str | None:
+        """The name of one of the desk's agents (``None``: not the desk's, or not provisioned)."""
+        provisioned = self.provisioned
+        if provisioned is None:
+            return None
+        return next((n for n, sid in provisioned.workers.items() if sid == worker_sid), None)
+
+    def take_over(self, worker_sid: str) -> None:
+        """A person works this agent in the console: reservations wait for them, not the simulation.
+
+        :raises KeyError: for a worker that is not the desk's.
+        """
+        if self.worker_name(worker_sid) is None:
+            raise KeyError(worker_sid)
+        with self._lock:
+            self.handlers.consoles = self.handlers.consoles | {worker_sid}
+        if self.simulator is not None:
+            self.simulator.hand_over(worker_sid, True)
+
+    def hand_back(self, worker_sid: str) -> None:
+        """The console lets the agent go: the simulation works them again."""
+        with self._lock:
+            self.handlers.consoles = self.handlers.consoles - {worker_sid}
+        if self.simulator is not None:
+            self.simulator.hand_over(worker_sid, False)
+
+    def at_console(self) -> frozenset[str]:
+        """The agents a person works in the console now."""
+        return self.handlers.consoles
+
+    def worker_token(self, app: Flask, worker_sid: str, *, ttl: int = 3600) -> str:
+        """An access token for the TaskRouter SDK, for one of the desk's agents.
+
+        :raises KeyError: for a worker that is not the desk's.
+        :raises NoAgentTokens: naming the settings that are missing (an API key).
+        """
+        provisioned = self._provisioned()
+        name = self.worker_name(worker_sid)
+        if name is None:
+            raise KeyError(worker_sid)
+        try:
+            return self.tr.worker_token(
+                worker_sid,
+                ttl=ttl,
+                identity=name,
+                workspace_sid=provisioned.workspace_sid,
+                app=app,
+            )
+        except RuntimeError as exc:  # the extension names the missing settings
+            raise NoAgentTokens(str(exc)) from None
 
     # -- the end --------------------------------------------------------------------------------
 

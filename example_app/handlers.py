@@ -8,7 +8,9 @@ dequeued to the agent's phone, and a chat is left pending (an empty answer)
 so it rings on the agent's desktop until they accept it through the REST API
 (or the reservation times out). Wrap-up and the return to *Available* are the
 agent's desktop's business (here, the simulated agents'), so a supervisor who
-moves an agent keeps them where they were put.
+moves an agent keeps them where they were put. An agent a person works in the
+agent console gets every reservation left pending (after the daily limit's
+check): the person accepts or rejects it in the browser.
 
 Event handlers keep the dashboard's state, pass events on to listeners (the
 simulated agents), and write an audit log: one line per task, reservation and
@@ -87,20 +89,32 @@ class Handlers:
     listeners: list[Callable[[Event], None]] = field(default_factory=list)
     #: The desk's workspace, once provisioned: events of any other are not the desk's.
     workspace_sid: str | None = None
+    #: Workers a person works in the agent console (replaced whole, never changed in place).
+    consoles: frozenset[str] = frozenset()
 
     # -- assignment handlers -----------------------------------------------------------------
 
     def gold_ticket(self, assignment: Assignment) -> Instruction | None:
         """A Gold ticket in the gold queue: accepted, unless the agent is at their limit."""
+        if self._at_console(assignment):
+            return self._over_limit(assignment)
         return self._over_limit(assignment) or accept()
 
     def spanish(self, assignment: Assignment) -> Instruction | None:
         """A task for a Spanish speaker: the limit, then by kind of task."""
+        if self._at_console(assignment):
+            return self._over_limit(assignment)
         return self._over_limit(assignment) or self._by_kind(assignment)
 
     def everyone(self, assignment: Assignment) -> Instruction | None:
         """Any other reservation (the fallback): the limit, then by kind of task."""
+        if self._at_console(assignment):
+            return self._over_limit(assignment)
         return self._over_limit(assignment) or self._by_kind(assignment)
+
+    def _at_console(self, assignment: Assignment) -> bool:
+        """Whether a person works this agent in the console: then only the limit answers."""
+        return assignment.worker.sid in self.consoles
 
     def _over_limit(self, assignment: Assignment) -> Instruction | None:
         rules = self._rules()

@@ -2,10 +2,12 @@
 
 :class:`SupportDesk` is what ``python -m example_app`` runs and what the
 end-to-end tests start. By default it starts the local TaskRouter sandbox
-(real clock, callbacks signed with a fresh random token), serves the app on
-127.0.0.1, provisions the workspace through the bundled client with callback
+(real clock, callbacks signed with a fresh random token, and a fresh API key
+that signs the agent consoles' SDK tokens), serves the app on 127.0.0.1,
+provisions the workspace through the bundled client with callback
 URLs from ``tr.events_url()`` / ``tr.assignment_url()``, and starts the
-simulated traffic. Given Twilio credentials and a public URL it runs against
+simulated traffic. :attr:`SupportDesk.sign_in_url` is the operator's way in.
+Given Twilio credentials and a public URL it runs against
 real TaskRouter instead (see README).
 """
 
@@ -19,6 +21,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -26,7 +29,9 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from taskrouter_flask.sandbox.server import Sandbox
 
 from . import create_app
+from .access import sign_in_key
 from .desk import EXTENSION_KEY, Desk, Summary
+from .provisioning import WORKSPACE_NAME
 from .traffic import DEFAULT_HANDLE_TIME, DEFAULT_RATE
 
 __all__ = ["Options", "SupportDesk"]
@@ -113,10 +118,25 @@ class SupportDesk:
             else:
                 # FLASK_TASKROUTER_AUTH_TOKEN, if set, so `flask taskrouter trigger` can sign too.
                 token = self.environ.get("FLASK_TASKROUTER_AUTH_TOKEN") or secrets.token_hex(16)
-                self.sandbox = Sandbox(auth_token=token, seed=options.seed).start()
+                # An API key of this run's own: the consoles' SDK tokens are signed with it.
+                key_sid, key_secret = "SK" + secrets.token_hex(16), secrets.token_urlsafe(32)
+                self.sandbox = Sandbox(
+                    auth_token=token,
+                    seed=options.seed,
+                    api_key_sid=key_sid,
+                    api_key_secret=key_secret,
+                ).start()
                 config["TASKROUTER_ACCOUNT_SID"] = self.sandbox.account_sid
                 config["TASKROUTER_AUTH_TOKEN"] = self.token = token
                 config["TASKROUTER_BASE_URL"] = self.sandbox.base_url
+                config["TASKROUTER_API_KEY_SID"] = key_sid
+                config["TASKROUTER_API_KEY_SECRET"] = key_secret
+                # The extension reads the workspace SID when the app is made, before the
+                # desk provisions; the sandbox is new, so the workspace is made here first
+                # (provisioning then finds it by name and sets it up).
+                workspace = self.sandbox.client().workspaces.create(friendly_name=WORKSPACE_NAME)
+                config["TASKROUTER_WORKSPACE_SID"] = workspace.sid
+                config["SUPPORT_DESK_SDK_SERVERS"] = dict(self.sandbox.sdk_servers)
             # Listen first, so the callback URLs can name the actual port (``--port 0``).
             self.server = make_server(
                 options.host,
@@ -183,6 +203,13 @@ class SupportDesk:
     def url(self) -> str:
         """The dashboard's URL."""
         return self.local_url + "/"
+
+    @property
+    def sign_in_url(self) -> str:
+        """The operator's way in: opening it signs the browser in and shows the dashboard."""
+        if self.app is None:
+            raise RuntimeError("not started")
+        return f"{self.local_url}/?key={quote(sign_in_key(self.app), safe='')}"
 
     @property
     def desk(self) -> Desk:

@@ -238,6 +238,8 @@ class _Agent:
     name: str
     attributes: dict[str, Any]
     held: bool = False
+    #: A person works this agent in the agent console: the simulation leaves them alone.
+    at_console: bool = False
     away: int = 0
     handling: set[str] = field(default_factory=set)
     #: Task SID to how many times it was offered to this agent (the latest first to go).
@@ -421,6 +423,21 @@ class Simulator:
         if agent is not None:
             agent.held = held
 
+    def hand_over(self, worker_sid: str, at_console: bool) -> None:
+        """A person takes this agent over in the console (``True``), or hands them back.
+
+        While at the console the simulation neither answers the agent's reservations
+        nor changes their activity; work it already has in hand is finished, without
+        touching the activity. Handed back, the agent logs in again (Available) unless a
+        supervisor holds them.
+        """
+        agent = self._agents.get(worker_sid)
+        if agent is None or agent.at_console == at_console:
+            return
+        agent.at_console = at_console
+        if not at_console and self._running:
+            self._scheduler.call_later(0, functools.partial(self._set_activity, agent, AVAILABLE))
+
     def observe(self, event: Event) -> None:
         """The desk's event handler passes every event here; agents react on their thread."""
         if self._running and event.type.startswith("reservation."):
@@ -454,7 +471,7 @@ class Simulator:
         if event.worker is None or event.task is None or event.reservation_sid is None:
             return
         agent = self._agents.get(event.worker.sid)
-        if agent is None:
+        if agent is None or agent.at_console:
             return
         task, reservation = event.task, event.reservation_sid
         ref = str(task.attributes.get("ref") or task.sid)
@@ -466,7 +483,7 @@ class Simulator:
         if event.type == "reservation.created" and task.attributes.get("type") == "chat":
             if handling.answers:
                 self._scheduler.call_later(
-                    handling.ring, lambda: self._answer(task.sid, reservation)
+                    handling.ring, lambda: self._answer(agent, task.sid, reservation)
                 )
         elif event.type == "reservation.accepted":
             agent.handling.add(task.sid)
@@ -481,7 +498,9 @@ class Simulator:
             new_day = event.type == "reservation.rejected"
             self._scheduler.call_later(back, lambda: self._come_back(agent, new_day=new_day))
 
-    def _answer(self, task_sid: str, reservation_sid: str) -> None:
+    def _answer(self, agent: _Agent, task_sid: str, reservation_sid: str) -> None:
+        if agent.at_console:
+            return  # taken over while it rang: the person answers it, or not
         self._call(
             "accept reservation",
             self.client.tasks.reservations(task_sid).update,
@@ -502,7 +521,7 @@ class Simulator:
         handled = agent.attributes.get("handled_today", 0)
         agent.attributes["handled_today"] = (handled if isinstance(handled, int) else 0) + 1
         activity = None
-        if not agent.held and not agent.handling:
+        if not agent.held and not agent.at_console and not agent.handling:
             activity = OFFLINE if handling.takes_break else AVAILABLE
         self._update_worker(agent, attributes=dict(agent.attributes), activity=activity)
         self._call(
@@ -518,7 +537,7 @@ class Simulator:
             self._scheduler.call_later(back, lambda: self._come_back(agent, new_day=False))
 
     def _come_back(self, agent: _Agent, *, new_day: bool) -> None:
-        if agent.held or not self._running:
+        if agent.held or agent.at_console or not self._running:
             return
         try:
             worker = self.client.workers.fetch(agent.sid)
@@ -542,7 +561,7 @@ class Simulator:
         changes: dict[str, Any] = {}
         if attributes is not None:
             changes["attributes"] = attributes
-        if activity is not None and not agent.held:
+        if activity is not None and not agent.held and not agent.at_console:
             changes["activity_sid"] = self._activities[activity]
         if changes:
             self._call(f"update {agent.name}", self.client.workers.update, agent.sid, **changes)

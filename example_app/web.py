@@ -2,13 +2,20 @@
 
 Routes:
 
-* ``GET /`` — the dashboard (plain HTML, CSS and JavaScript served from this package).
+* ``GET /?key=<sign-in key>`` — signs the operator in (see :mod:`.access`) and redirects to
+  ``/``; the URL ``python -m example_app`` prints.
+* ``GET /`` — the dashboard (plain HTML, CSS and JavaScript served from this package);
+  without the operator's session, a page saying how to sign in (401).
 * ``GET /api/state`` — the dashboard's data, once.
 * ``GET /api/stream`` — the same, live, as server-sent events (``event: snapshot``).
 * ``POST /api/tasks`` — create a task: ``{"type", "customer_value", "selected_language",
   "priority", "subject"}``.
 * ``POST /api/workers/<sid>/activity`` — ``{"activity": "Offline"}``.
 * ``POST /api/traffic`` — ``{"paused": true}``.
+
+Everything under ``/api/`` needs the operator's session: the data names customers and
+carries each agent's console link, and the controls change what TaskRouter does.
+Without it the answer is a 401 JSON error, ``sign_in_required``.
 
 Every control takes a JSON object (``Content-Type: application/json``, which
 also keeps other sites' forms from posting here) and checks it with a
@@ -25,12 +32,24 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.exceptions import HTTPException
 
 from taskrouter_flask.errors import TaskRouterError
 
+from .access import console_token, is_operator, json_error, operator_required, sign_in
 from .dashboard import event_stream
 from .desk import Desk, NotProvisioned, current_desk
 from .provisioning import ACTIVITIES
@@ -45,16 +64,6 @@ blueprint = Blueprint("dashboard", __name__)
 #: The largest control request body accepted, in bytes.
 MAX_CONTROL_BODY = 4096
 _WORKER_SID = re.compile(r"WK[0-9a-f]{32}")
-
-
-def json_error(status: int, code: str, message: str, field: str | None = None) -> Response:
-    """A JSON error answer: ``{"error": {"code", "message", "field"?}}``."""
-    error: dict[str, Any] = {"code": code, "message": message}
-    if field is not None:
-        error["field"] = field
-    response = jsonify(error=error)
-    response.status_code = status
-    return response
 
 
 # -- request bodies --------------------------------------------------------------------------
@@ -154,20 +163,54 @@ def _unavailable(exc: Exception) -> Response:
 
 
 @blueprint.get("/")
-def index() -> str:
-    """The dashboard."""
-    return render_template("dashboard.html")
+def index() -> ResponseReturnValue:
+    """The dashboard; ``?key=`` signs the operator in first."""
+    key = request.args.get("key")
+    if key is not None:
+        if not sign_in(key):
+            return _sign_in_page(
+                403,
+                "This sign-in link is not valid: the desk makes a new key each time it"
+                " starts. Use the link it printed this time.",
+            )
+        # Off the address bar and out of the history: the page's own URL has no key.
+        return redirect(url_for("dashboard.index"), code=303)
+    if not is_operator():
+        return _sign_in_page(
+            401,
+            "The dashboard needs the desk's session. Open the sign-in link the desk printed"
+            " when it started (it ends in /?key=…).",
+        )
+    response = make_response(render_template("dashboard.html"))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _sign_in_page(status: int, message: str) -> Response:
+    page = render_template("refused.html", title="Sign in to the support desk", message=message)
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _snapshot_extra(desk: Desk) -> dict[str, Any]:
     rules = desk.handlers.rules
+    workers = desk.provisioned.workers.values() if desk.provisioned else ()
     return {
         "traffic": desk.traffic_status(),
         "daily_limit": rules.daily_limit if rules is not None else None,
+        # A fresh link per agent in every snapshot, so the one on the page is never stale.
+        "consoles": {
+            sid: url_for("consoles.console", worker_sid=sid, t=console_token(sid))
+            for sid in workers
+        },
+        "at_console": sorted(desk.at_console()),
     }
 
 
 @blueprint.get("/api/state")
+@operator_required
 def state() -> Response:
     """Everything the dashboard shows, once."""
     desk = current_desk()
@@ -177,6 +220,7 @@ def state() -> Response:
 
 
 @blueprint.get("/api/stream")
+@operator_required
 def stream() -> Response:
     """The dashboard's data as server-sent events: a snapshot now and on every change."""
     desk = current_desk()
@@ -192,6 +236,7 @@ def stream() -> Response:
 
 
 @blueprint.post("/api/tasks")
+@operator_required
 def create_task() -> Response:
     """Create a task with the attributes chosen on the page."""
     body = _load(NewTaskSchema())
@@ -213,6 +258,7 @@ def create_task() -> Response:
 
 
 @blueprint.post("/api/workers/<sid>/activity")
+@operator_required
 def set_activity(sid: str) -> Response:
     """Move one agent to another activity."""
     body = _load(ActivitySchema())
@@ -230,6 +276,7 @@ def set_activity(sid: str) -> Response:
 
 
 @blueprint.post("/api/traffic")
+@operator_required
 def traffic() -> Response:
     """Pause or resume the simulated customers."""
     body = _load(TrafficSchema())

@@ -412,7 +412,7 @@ def test_every_page_has_been_found() -> None:
 
 # -- README's two commands and .ci/run -----------------------------------------------------------
 
-EXAMPLE_COMMAND = "pip install -e . && python -m example_app"
+EXAMPLE_COMMAND = 'pip install -e ".[example]" && python -m example_app'
 TEST_COMMAND = 'pip install -e ".[dev]" && python -m pytest'
 
 

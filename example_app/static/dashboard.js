@@ -96,7 +96,7 @@
     renderQueues(data.queues);
     renderOutcomes(data.outcomes);
     renderChart(data.chart, data.now);
-    renderAgents(data.workers, data.activities, data.daily_limit);
+    renderAgents(data.workers, data.activities, data.daily_limit, data.consoles || {}, data.at_console || []);
     renderWatched(data.watched);
     renderLog(data.log, data.log_total);
   }
@@ -195,7 +195,7 @@
     }
   }
 
-  function renderAgents(workers, activities, limit) {
+  function renderAgents(workers, activities, limit, consoles, atConsole) {
     const body = document.querySelector("#agents tbody");
     const seen = new Set();
     let available = 0;
@@ -205,7 +205,7 @@
       let row = body.querySelector('tr[data-sid="' + worker.sid + '"]');
       if (!row) row = createAgentRow(worker, activities);
       if (body.children[index] !== row) body.insertBefore(row, body.children[index] || null);
-      updateAgentRow(row, worker, activities, limit);
+      updateAgentRow(row, worker, activities, limit, consoles[worker.sid], atConsole.includes(worker.sid));
     });
     for (const row of Array.from(body.children)) {
       if (!seen.has(row.dataset.sid)) row.remove();
@@ -223,10 +223,11 @@
       el("td", { "data-role": "task" }),
       el("td", { className: "tags", "data-role": "tags" }),
       el("td", { className: "num", "data-role": "today" }),
-      el("td", {}, select));
+      el("td", {}, select),
+      el("td", { "data-role": "console" }));
   }
 
-  function updateAgentRow(row, worker, activities, limit) {
+  function updateAgentRow(row, worker, activities, limit, consoleUrl, atConsole) {
     const cells = row.children;
     cells[0].replaceChildren(worker.name, " ", el("span", { className: "level" }, "L" + (worker.level ?? "?")));
     const activity = worker.activity || "unknown";
@@ -244,6 +245,26 @@
     if (document.activeElement !== select && !select.dataset.busy && worker.activity) {
       if (activities.includes(worker.activity)) select.value = worker.activity;
     }
+    updateConsoleCell(cells[6], worker, consoleUrl, atConsole);
+  }
+
+  // A signed link to the agent's console (valid an hour; a fresh one comes with each update),
+  // and whether a person works the agent there now.
+  function updateConsoleCell(cell, worker, consoleUrl, atConsole) {
+    let link = cell.querySelector("a");
+    if (!consoleUrl) {
+      cell.replaceChildren();
+      return;
+    }
+    if (!link) {
+      link = el("a", { target: "_blank", rel: "noopener noreferrer", "aria-label": "Console of " + worker.name }, "Console");
+      cell.replaceChildren(link, el("span", { className: "at-console", "data-role": "at-console" }));
+    }
+    if (link.getAttribute("href") !== consoleUrl) link.setAttribute("href", consoleUrl);
+    const marker = cell.querySelector('[data-role="at-console"]');
+    const text = atConsole ? " · in use" : "";
+    if (marker.textContent !== text) marker.textContent = text;
+    marker.title = atConsole ? "A person works this agent in the console" : "";
   }
 
   async function changeActivity(worker, select) {

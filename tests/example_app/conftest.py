@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from example_app.runner import Options, SupportDesk
 from taskrouter_flask import Event
@@ -60,3 +61,12 @@ def live_desk() -> Iterator[SupportDesk]:
     )
     with SupportDesk(options, environ={}) as desk:
         yield desk
+
+
+def signed_in(desk: SupportDesk) -> requests.Session:
+    """An HTTP session signed in as the desk's operator (through its sign-in link)."""
+    session = requests.Session()
+    response = session.get(desk.sign_in_url, timeout=10, allow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert session.cookies.get("support_desk_session"), "no session cookie after signing in"
+    return session

@@ -85,7 +85,8 @@ def test_a_gold_ticket_created_on_the_page_is_reserved_assigned_and_completed(
     desk: SupportDesk, page: Any, tmp_path: Path
 ) -> None:
     expect = sync_api.expect
-    page.goto(desk.url)
+    page.goto(desk.sign_in_url)  # signs in, then shows the dashboard
+    expect(page).to_have_url(desk.url)
     expect(page.locator("#connection")).to_have_text("Live")
     rows = page.locator("#agents tbody tr")
     expect(rows).to_have_count(8)

@@ -1,8 +1,13 @@
-"""The dashboard page, its event stream and the controls: good input works, bad input is a 4xx."""
+"""The dashboard page, its event stream and the controls: good input works, bad input is a 4xx.
+
+Every request here comes with the operator's session (``test_agent_console.py`` checks
+what happens without it).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +20,7 @@ from example_app.runner import SupportDesk
 from example_app.traffic import DEFAULT_RATE
 from example_app.web import MAX_CONTROL_BODY
 
-from .conftest import wait_for
+from .conftest import signed_in, wait_for
 
 
 @pytest.fixture
@@ -28,7 +33,18 @@ def offline_app() -> Flask:
 
 @pytest.fixture
 def client(offline_app: Flask) -> FlaskClient:
-    return offline_app.test_client()
+    """A test client signed in as the operator."""
+    client = offline_app.test_client()
+    key = offline_app.config["SUPPORT_DESK_SIGN_IN_KEY"]
+    assert client.get(f"/?key={key}").status_code == 303
+    return client
+
+
+@pytest.fixture(scope="module")
+def operator(live_desk: SupportDesk) -> Iterator[requests.Session]:
+    """An HTTP session signed in to the running desk."""
+    with signed_in(live_desk) as session:
+        yield session
 
 
 def _error(response: Any) -> dict[str, Any]:
@@ -155,9 +171,11 @@ def test_api_routing_errors_are_json_but_pages_stay_html(client: FlaskClient) ->
 # -- against the running desk ---------------------------------------------------------------------
 
 
-def test_the_event_stream_sends_a_snapshot_over_http(live_desk: SupportDesk) -> None:
+def test_the_event_stream_sends_a_snapshot_over_http(
+    live_desk: SupportDesk, operator: requests.Session
+) -> None:
     url = live_desk.local_url + "/api/stream"
-    with requests.get(url, stream=True, timeout=10) as response:
+    with operator.get(url, stream=True, timeout=10) as response:
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("text/event-stream")
         assert response.headers["Cache-Control"] == "no-cache"
@@ -177,10 +195,15 @@ def test_the_event_stream_sends_a_snapshot_over_http(live_desk: SupportDesk) -> 
     assert data["traffic"] == {"paused": True, "rate": DEFAULT_RATE}
     assert data["daily_limit"] == 1000
     assert message["id"] == str(data["version"])
+    workers = {w["sid"] for w in data["workers"]}
+    assert set(data["consoles"]) == workers and data["at_console"] == []
+    assert all(data["consoles"][sid].startswith(f"/agents/{sid}?t=") for sid in workers)
 
 
-def test_a_task_created_through_the_api_is_routed_and_completed(live_desk: SupportDesk) -> None:
-    response = requests.post(
+def test_a_task_created_through_the_api_is_routed_and_completed(
+    live_desk: SupportDesk, operator: requests.Session
+) -> None:
+    response = operator.post(
         live_desk.local_url + "/api/tasks",
         json={
             "type": "chat",
@@ -209,14 +232,14 @@ def test_a_task_created_through_the_api_is_routed_and_completed(live_desk: Suppo
 
 
 def test_a_supervisor_moves_an_agent_and_the_simulation_leaves_them_be(
-    live_desk: SupportDesk,
+    live_desk: SupportDesk, operator: requests.Session
 ) -> None:
     desk = live_desk.desk
     assert desk.provisioned is not None and desk.client is not None
     sid = desk.provisioned.workers["Bruno"]
     url = f"{live_desk.local_url}/api/workers/{sid}/activity"
 
-    response = requests.post(url, json={"activity": "Offline"}, timeout=10)
+    response = operator.post(url, json={"activity": "Offline"}, timeout=10)
 
     assert response.json() == {"worker": sid, "activity": "Offline"}
     assert desk.client.workers.fetch(sid).activity_name == "Offline"
@@ -226,16 +249,16 @@ def test_a_supervisor_moves_an_agent_and_the_simulation_leaves_them_be(
         ),
         what="the dashboard to show Bruno Offline",
     )
-    response = requests.post(url, json={"activity": "Available"}, timeout=10)
+    response = operator.post(url, json={"activity": "Available"}, timeout=10)
     assert response.status_code == 200
     assert desk.client.workers.fetch(sid).activity_name == "Available"
 
 
-def test_traffic_is_paused_and_resumed(live_desk: SupportDesk) -> None:
+def test_traffic_is_paused_and_resumed(live_desk: SupportDesk, operator: requests.Session) -> None:
     url = live_desk.local_url + "/api/traffic"
-    assert requests.post(url, json={"paused": False}, timeout=10).json() == {
+    assert operator.post(url, json={"paused": False}, timeout=10).json() == {
         "paused": False,
         "rate": DEFAULT_RATE,
     }
-    assert requests.post(url, json={"paused": True}, timeout=10).json()["paused"] is True
+    assert operator.post(url, json={"paused": True}, timeout=10).json()["paused"] is True
     assert live_desk.desk.simulator is not None and live_desk.desk.simulator.paused
