@@ -9,7 +9,8 @@ lifetime in milliseconds); then come the worker's own events (``worker.*``, the
 
 Engine events reach :meth:`Channels.on_event` after their command is committed, under
 the engine's lock: it renders payloads there and only queues text, so a slow or dead
-browser never holds the engine. Each socket is written by the thread that serves it.
+browser never holds the engine; :mod:`.http_server` writes each socket from its loop,
+woken by ``Session.notify``.
 Heartbeats and token expiry follow the sandbox's clock through :meth:`Channels.pulse`,
 which the sandbox calls from its ticker (real time) or from ``Sandbox.advance`` (a
 manual clock): they never touch the engine, so a test on a manual clock sees exactly the
@@ -22,9 +23,10 @@ import json
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from ..access_token import WorkerGrant
 from .api import SandboxService
@@ -33,7 +35,7 @@ from .errors import EngineError
 from .sdk_payloads import SdkPayloads
 from .state import EventRecord
 
-__all__ = ["HEARTBEAT", "Channels", "Session", "Socket"]
+__all__ = ["HEARTBEAT", "Channels", "Session"]
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +43,10 @@ log = logging.getLogger(__name__)
 HEARTBEAT = timedelta(seconds=15)
 #: The heartbeat frame: JSON like every other frame, an event the SDK has no handler for.
 HEARTBEAT_FRAME = json.dumps({"event_type": "heartbeat", "payload": None})
-#: How long a serving thread waits for a frame before it looks whether the socket closed.
-_POLL = 0.25
 _WORKER_EVENTS = frozenset({"worker.activity.update", "worker.attributes.update"})
 _CHANNEL_EVENTS = frozenset({"worker.capacity.update", "worker.channel.availability.update"})
 _TASK_EVENTS = frozenset({"task.updated", "task.canceled", "task.completed", "task.wrapup"})
 _CLOSE = None
-
-
-class Socket(Protocol):
-    """What :meth:`Channels.serve` needs of a websocket (``simple_websocket.Server`` has it)."""
-
-    connected: bool
-
-    def send(self, data: str) -> None: ...
-
-    def close(self, reason: int | None = None, message: str | None = None) -> None: ...
 
 
 @dataclass(eq=False)
@@ -68,6 +58,8 @@ class Session:
     #: ``setWorkerOfflineIfDisconnected``, true unless it says false, as with Twilio).
     offline_if_disconnected: bool
     next_beat: datetime
+    #: Called (from any thread) after a frame is queued: wakes whoever writes the socket.
+    notify: Callable[[], object] = lambda: None
     frames: queue.SimpleQueue[str | None] = field(default_factory=queue.SimpleQueue)
     #: Set when the server ends the session (sandbox stopping, token expired, replaced).
     closed_by_server: bool = False
@@ -77,14 +69,28 @@ class Session:
     def worker_sid(self) -> str:
         return self.grant.worker_sid
 
+    def push(self, frame: str | None) -> None:
+        """Queue a frame (``None``: close the socket after the frames before it)."""
+        self.frames.put(frame)
+        self.notify()
+
     def send(self, event_type: str, payload: Any) -> None:
-        self.frames.put(json.dumps({"event_type": event_type, "payload": payload}))
+        self.push(json.dumps({"event_type": event_type, "payload": payload}))
 
     def close(self, reason: str) -> None:
-        """Have the serving thread close the socket once the frames before are sent."""
+        """Have the socket closed once the frames queued before are sent."""
         self.closed_by_server = True
         self.reason = reason
-        self.frames.put(_CLOSE)
+        self.push(_CLOSE)
+
+    def take(self) -> list[str | None]:
+        """Every frame queued so far, oldest first (for the socket's writer)."""
+        taken: list[str | None] = []
+        while True:
+            try:
+                taken.append(self.frames.get_nowait())
+            except queue.Empty:
+                return taken
 
 
 class Channels:
@@ -104,7 +110,12 @@ class Channels:
     # -- sessions --------------------------------------------------------------------------
 
     def open(
-        self, grant: WorkerGrant, *, close_existing: bool, offline_if_disconnected: bool
+        self,
+        grant: WorkerGrant,
+        *,
+        close_existing: bool,
+        offline_if_disconnected: bool,
+        notify: Callable[[], object] = lambda: None,
     ) -> Session:
         """Register a new socket for ``grant``'s worker and queue its ``init`` frame.
 
@@ -112,7 +123,7 @@ class Channels:
             ``closeExistingSessions``).
         """
         now = self.clock.now()
-        session = Session(grant, offline_if_disconnected, next_beat=now + HEARTBEAT)
+        session = Session(grant, offline_if_disconnected, next_beat=now + HEARTBEAT, notify=notify)
         with self._guard:
             others = self._sessions.setdefault(grant.worker_sid, [])
             if close_existing:
@@ -194,7 +205,7 @@ class Channels:
                 session.close("the token expired")
                 continue
             if session.next_beat <= now:
-                session.frames.put(HEARTBEAT_FRAME)
+                session.push(HEARTBEAT_FRAME)
                 while session.next_beat <= now:
                     session.next_beat += HEARTBEAT
 
@@ -236,22 +247,3 @@ class Channels:
             workers = dict.fromkeys(r.worker_sid for r in engine.reservations_of_task(task.sid))
             return [(worker_sid, payload) for worker_sid in workers]
         return []
-
-    # -- serving ---------------------------------------------------------------------------
-
-    def serve(self, session: Session, socket: Socket) -> None:
-        """Write ``session``'s frames to ``socket`` until either side closes it."""
-        try:
-            while socket.connected:
-                try:
-                    frame = session.frames.get(timeout=_POLL)
-                except queue.Empty:
-                    continue
-                if frame is _CLOSE:
-                    socket.close(reason=1000, message=session.reason)
-                    break
-                socket.send(frame)
-        except Exception as exc:  # the peer vanished mid-write
-            log.debug("socket of worker %s ended: %s", session.worker_sid, exc)
-        finally:
-            self.closed(session)

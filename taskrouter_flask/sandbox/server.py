@@ -2,8 +2,10 @@
 
 :class:`Sandbox` is what ``python -m taskrouter_flask.sandbox``, ``flask
 taskrouter sandbox`` and the ``sandbox`` pytest fixture start: the engine
-behind a lock, the REST app on a threaded WSGI server on 127.0.0.1, the
-callback sender, a ticker that runs due timers when the clock is real, and,
+behind a lock, the REST app and the worker SDK's socket on uvicorn on 127.0.0.1
+(:mod:`.http_server`; without the ``sandbox`` extra, the REST app alone on
+Werkzeug's threaded server), the callback sender, a ticker that runs due timers
+when the clock is real, and,
 with ``data=``, a :class:`~.journal.Journal` that commits every change to
 SQLite before it is acknowledged, so a restart continues where it stopped.
 """
@@ -11,12 +13,11 @@ SQLite before it is acknowledged, so a restart continues where it stopped.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -32,7 +33,10 @@ from .eventlog import DEFAULT_RETENTION
 from .gateway import Gateway
 from .journal import Journal
 from .wschannels import PATH as WSCHANNELS_PATH
-from .wschannels import add_routes
+from .wschannels import add_routes, without_token
+
+#: Which HTTP server serves the sandbox: uvicorn when installed (the ``sandbox`` extra).
+ServerChoice = Literal["auto", "uvicorn", "werkzeug"]
 
 __all__ = [
     "DEFAULT_ACCOUNT_SID",
@@ -73,9 +77,6 @@ def api_key_pair(sid: str | None, secret: str | None) -> dict[str, str]:
     return {sid: secret}
 
 
-_TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s]+")
-
-
 class _RequestHandler(WSGIRequestHandler):
     """Requests are logged at DEBUG on this module's logger, not printed.
 
@@ -84,7 +85,7 @@ class _RequestHandler(WSGIRequestHandler):
     """
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        line = _TOKEN_IN_QUERY.sub(r"\1...", self.requestline)
+        line = without_token(self.requestline)
         log.debug('"%s" %s %s', line, code, size)
 
 
@@ -99,6 +100,8 @@ class Sandbox:
         keeps every event.
     :param api_key_sid: an API key SID (``SK`` and 32 hex digits) that clients may
         authenticate with, with ``api_key_secret``, besides the account SID and token.
+    :param server: ``"uvicorn"`` (keep-alive, the worker SDK's websocket), ``"werkzeug"``
+        (the REST API only), or ``"auto"``: uvicorn when it is installed.
     """
 
     def __init__(
@@ -116,7 +119,11 @@ class Sandbox:
         retention: timedelta | None = DEFAULT_RETENTION,
         api_key_sid: str | None = None,
         api_key_secret: str | None = None,
+        server: ServerChoice = "auto",
     ) -> None:
+        if server not in ("auto", "uvicorn", "werkzeug"):
+            raise ValueError(f"server: expected auto, uvicorn or werkzeug, got {server!r}")
+        self.server = server
         api_keys = api_key_pair(api_key_sid, api_key_secret)
         self.api_key_sid = api_key_sid
         self.api_key_secret = api_key_secret
@@ -141,7 +148,7 @@ class Sandbox:
         self.gateway = Gateway(self.service, self.clock)
         self.channels = Channels(self.service, self.clock)
         self.engine.listeners.append(self.channels.on_event)
-        self._server: Any = None
+        self._stop_server: Callable[[], None] | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
 
@@ -178,21 +185,48 @@ class Sandbox:
     def start(self) -> Sandbox:
         """Start serving in background threads."""
         app = create_app(self.service)
-        add_routes(app, self.gateway, self.channels)
-        self._server = make_server(
-            self.host, self.port, app, threaded=True, request_handler=_RequestHandler
-        )
-        self.port = self._server.server_port
-        serve = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        serve.start()
-        self._threads.append(serve)
+        add_routes(app, self.gateway)
+        if self._uvicorn_chosen():
+            from .http_server import UvicornServer, sandbox_asgi_app
+
+            uvicorn = UvicornServer(sandbox_asgi_app(app, self.gateway, self.channels))
+            self.port = uvicorn.start(self.host, self.port)
+            self._stop_server = uvicorn.stop
+        else:
+            werkzeug = make_server(
+                self.host, self.port, app, threaded=True, request_handler=_RequestHandler
+            )
+            self.port = werkzeug.server_port
+            serve = threading.Thread(
+                target=werkzeug.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            serve.start()
+            self._threads.append(serve)
+            self._stop_server = werkzeug.shutdown
         if not isinstance(self.clock, ManualClock):
             ticker = threading.Thread(target=self._run_timers, daemon=True)
             ticker.start()
             self._threads.append(ticker)
         return self
+
+    def _uvicorn_chosen(self) -> bool:
+        if self.server == "werkzeug":
+            return False
+        try:
+            import uvicorn  # noqa: F401
+        except ImportError:
+            if self.server == "uvicorn":
+                raise ImportError(
+                    "Sandbox(server='uvicorn') needs uvicorn:"
+                    " pip install 'taskrouter-flask[sandbox]'"
+                ) from None
+            log.warning(
+                "uvicorn is not installed: the sandbox runs on Werkzeug's threaded server,"
+                " without keep-alive or the worker SDK's websocket"
+                " (pip install 'taskrouter-flask[sandbox]')"
+            )
+            return False
+        return True
 
     def _run_timers(self) -> None:
         while not self._stop.wait(self.tick):
@@ -207,8 +241,9 @@ class Sandbox:
         """Stop serving and sending callbacks."""
         self._stop.set()
         self.channels.close_all()
-        if self._server is not None:
-            self._server.shutdown()
+        if self._stop_server is not None:
+            self._stop_server()
+            self._stop_server = None
         for thread in self._threads:
             thread.join(timeout=5)
         self.callbacks.close()

@@ -45,6 +45,7 @@ def test_every_module_of_the_sandbox_is_classified() -> None:
         "callbacks",
         "channels",
         "gateway",
+        "http_server",
         "journal",
         "parameters",
         "render",

@@ -475,7 +475,7 @@ def test_stopping_the_sandbox_closes_every_socket(desk: Desk) -> None:
 
 def test_the_request_log_never_holds_a_token(desk: Desk, caplog: pytest.LogCaptureFixture) -> None:
     token = desk.token(secret="another-secret-of-thirty-two-chr")
-    with caplog.at_level("DEBUG", logger="taskrouter_flask.sandbox.server"):
+    with caplog.at_level("DEBUG", logger="taskrouter_flask.sandbox"):
         assert _handshake(desk, token).status_code == 401
     assert "wschannels?token=..." in caplog.text
     assert token not in caplog.text

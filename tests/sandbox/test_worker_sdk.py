@@ -51,14 +51,16 @@ def _rest(desk: Desk) -> Any:
 def test_an_agent_works_a_task_from_reservation_to_completion(
     desk: Desk, sdk: SdkDriver, version_check: bool
 ) -> None:
-    ready = _start(
-        desk,
-        sdk,
-        "alice",
-        desk.alice,
-        connectActivitySid=desk.activities["Available"],
-        enableVersionCheck=version_check,
-    )
+    if version_check:
+        # The SDK keeps its own copy of the worker's version. connectActivitySid's answer
+        # may land after a reservation.created that raised that copy, and set it back
+        # (a race in the SDK itself), so this run changes activity by a call it waits for.
+        ready = _start(desk, sdk, "alice", desk.alice, enableVersionCheck=True)
+        sdk.call("activity", name="alice", activity=desk.activities["Available"])
+    else:
+        ready = _start(
+            desk, sdk, "alice", desk.alice, connectActivitySid=desk.activities["Available"]
+        )
     assert ready["sid"] == desk.alice
     deadline = time.monotonic() + 10
     while _rest(desk).workers.fetch(desk.alice).activity_name != "Available":
