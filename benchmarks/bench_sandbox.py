@@ -1,6 +1,6 @@
-"""Benchmark the sandbox over real HTTP: routing, our client against twilio's, persistence.
+"""Benchmark the sandbox over real HTTP: routing, listing, persistence, worker SDK, Prism.
 
-Three parts, each measured in several rounds in one process; figures are medians
+Five parts, each measured in several rounds in one process; figures are medians
 of rounds, and a ratio is the median of each round's own ratio.
 
 1. Routing: a :class:`~taskrouter_flask.sandbox.server.Sandbox` on the real
@@ -51,26 +51,48 @@ of rounds, and a ratio is the median of each round's own ratio.
    the baseline, and the engine's ``reservation.created`` stamp splits the rest
    into routing and delivery. Skipped, with the reason printed, without node or
    the SDK (``npm ci`` at the repository root installs it).
+5. Prism: the alternative for offline tests, Stoplight's Prism (``@stoplight/prism-cli``,
+   pinned) mocking Twilio's TaskRouter v1 OpenAPI description (``--spec``): stateless,
+   it answers each request with the description's example. It is installed by npm into a
+   cache outside the repository (``--prism-cache``) on first use, and run as ``prism mock
+   <spec> -h 127.0.0.1 -p <port>``. The sandbox (real clock) holds one workspace of 100
+   Available workers, a queue and a workflow without callbacks. Both are sent the same
+   three requests, with the same paths, SIDs and basic auth, by ``wrk`` (keep-alive, a Lua
+   script per request): GET one worker, GET the workers with ``PageSize=50`` and POST a
+   task (the sandbox keeps every task created). Each cell, a request at 1 connection or at
+   16, runs the two servers back to back, the order flipping every round. Reported per
+   cell: the median rate of each, the median of the rounds' ratios sandbox/Prism with the
+   rounds' spread against the issue's targets (1.5x, 1.0x for the list), the medians of
+   p50 and p99 (at 16 connections the sandbox's p99 should be below Prism's), and the
+   load average before and after. Skipped, with the reason printed, without wrk, npm or
+   the description.
 
-Run ``python -m benchmarks.bench_sandbox`` (about a minute) or add
-``--quick`` (about 30 s). Nothing here asserts on timings.
+Run ``python -m benchmarks.bench_sandbox`` (about five minutes, part 5 about three) or add
+``--quick`` (about a minute). Nothing here asserts on timings.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import functools
 import gc
 import json
 import logging
 import math
+import os
+import re
 import secrets
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -128,6 +150,8 @@ class Plan(common.Plan):
     sdk_tasks: int
     sdk_rounds: int
     sdk_cap: float
+    compare_rounds: int
+    compare_seconds: int
 
 
 FULL = Plan(
@@ -145,6 +169,8 @@ FULL = Plan(
     sdk_tasks=200,
     sdk_rounds=3,
     sdk_cap=60.0,
+    compare_rounds=5,
+    compare_seconds=3,
 )
 QUICK = Plan(
     "quick",
@@ -161,6 +187,8 @@ QUICK = Plan(
     sdk_tasks=100,
     sdk_rounds=3,
     sdk_cap=30.0,
+    compare_rounds=2,
+    compare_seconds=1,
 )
 
 
@@ -887,6 +915,421 @@ def run_sdk(plan: Plan) -> None:
         )
 
 
+# -- 5. side by side with Prism, a stateless mock of Twilio's OpenAPI description -------
+
+#: Part 5: Stoplight's Prism, pinned. 5.14.2 is its last release that runs on node 18 to
+#: 22; 5.15.10 and later declare node >= 24.14.
+PRISM_PACKAGE = "@stoplight/prism-cli"
+PRISM_VERSION = "5.14.2"
+PRISM_NODE = (18, 20, 1)
+#: Twilio's TaskRouter v1 OpenAPI description, in the shared folder beside the repository.
+DEFAULT_SPEC = common.PROJECT_ROOT.parent / "shared" / "spec" / "twilio_taskrouter_v1.json"
+COMPARE_WORKERS = 100
+#: (connections, wrk threads): one client alone, then 16 (two threads on a 2-core machine).
+COMPARE_LOADS = ((1, 1), (16, 2))
+#: The issue's bar: p99 below Prism's at this many connections, on every request.
+P99_CONNECTIONS = 16
+
+_COMPARE_SCRIPT = """\
+-- Written by benchmarks/bench_sandbox.py (part 5): one request, sent again and again.
+wrk.method = "{method}"
+wrk.headers["Authorization"] = "{authorization}"
+{body}
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d status=%d connect=%d read=%d"
+    .. " write=%d timeout=%d\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect, e.read, e.write, e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One of the three requests both servers are sent, and its throughput target."""
+
+    name: str
+    method: str
+    path: str  # with its query
+    form: str  # the urlencoded body, empty for a GET
+    status: int  # the answer expected
+    target: float  # sandbox/Prism throughput, at least
+
+
+@dataclass(frozen=True, slots=True)
+class _WrkRun:
+    """One wrk run against one server."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+@dataclass(frozen=True, slots=True)
+class _Prism:
+    """How to run the installed Prism: node and its version, Prism's entry script and version."""
+
+    node: str
+    node_version: str
+    script: Path
+    version: str
+
+
+def _cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/taskrouter_flask`` (``~/.cache/taskrouter_flask`` by default)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "taskrouter_flask"
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown (no /proc/loadavg)"
+
+
+def _node_version(node: str) -> tuple[int, ...] | None:
+    result = subprocess.run(
+        [node, "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    found = re.match(r"v(\d+)\.(\d+)\.(\d+)", result.stdout.strip())
+    return tuple(int(part) for part in found.groups()) if found else None
+
+
+def _installed_prism(prefix: Path) -> tuple[str, Path] | None:
+    """The version and entry script of the Prism under ``prefix``, if one is there."""
+    manifest = prefix / "node_modules" / "@stoplight" / "prism-cli" / "package.json"
+    try:
+        package: dict[str, Any] = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return None
+    entry = package.get("bin", {}).get("prism") if isinstance(package.get("bin"), dict) else None
+    if not isinstance(entry, str):
+        return None
+    return str(package.get("version", "?")), manifest.parent / entry
+
+
+def _prism(cache: Path) -> tuple[_Prism | None, str]:
+    """Prism, installed with npm into ``cache`` if it is not there yet; else why not.
+
+    :returns: the Prism to run (or ``None``) and a sentence: how it was found or
+        installed, or why it cannot run.
+    """
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if npm is None or node is None:
+        return None, "npm and node are needed to install Prism (apt-get install npm)"
+    node_version = _node_version(node)
+    if node_version is None or node_version < PRISM_NODE:
+        wanted = ".".join(map(str, PRISM_NODE))
+        return None, f"{PRISM_PACKAGE} {PRISM_VERSION} needs node >= {wanted}"
+    prefix = cache / f"prism-cli-{PRISM_VERSION}"
+    installed = _installed_prism(prefix)
+    how = f"found in {prefix}"
+    if installed is None or installed[0] != PRISM_VERSION:
+        prefix.mkdir(parents=True, exist_ok=True)
+        print(f"   installing {PRISM_PACKAGE}@{PRISM_VERSION} with npm into {prefix}", flush=True)
+        began = time.monotonic()
+        command = [
+            npm,
+            "install",
+            f"--prefix={prefix}",
+            "--save-exact",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            f"{PRISM_PACKAGE}@{PRISM_VERSION}",
+        ]
+        try:
+            result = subprocess.run(
+                command, capture_output=True, text=True, timeout=600, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return None, "npm install did not finish within 600 s"
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip()[-400:]
+            return None, f"npm install failed (exit {result.returncode}): {tail}"
+        installed = _installed_prism(prefix)
+        if installed is None:
+            return None, f"npm install left no {PRISM_PACKAGE} in {prefix}"
+        how = f"installed by npm into {prefix} in {time.monotonic() - began:.0f} s"
+    version, script = installed
+    return _Prism(node, ".".join(map(str, node_version)), script, version), how
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@contextlib.contextmanager
+def _prism_server(prism: _Prism, spec: Path, log_dir: Path, level: str) -> Iterator[int]:
+    """``prism mock <spec>`` on a free port of 127.0.0.1, waited for, then stopped; its port."""
+    port = _free_port()
+    log = log_dir / "prism.log"
+    command = [
+        prism.node,
+        str(prism.script),
+        "mock",
+        str(spec),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        f"--verboseLevel={level}",
+    ]
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        common.wait_until_serving(port, process, log, timeout=90.0)
+        yield port
+    finally:
+        common.stop_process(process)
+
+
+def _lua_script(path: Path, request: _Request, authorization: str) -> Path:
+    body = ""
+    if request.form:
+        body = (
+            f"wrk.body = [==[{request.form}]==]\n"
+            'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        )
+    path.write_text(
+        _COMPARE_SCRIPT.format(method=request.method, authorization=authorization, body=body)
+    )
+    return path
+
+
+def _wrk_run(
+    binary: str, script: Path, url: str, connections: int, threads: int, seconds: int
+) -> _WrkRun:
+    """One wrk run; its own figures come from the script's ``done`` (whole microseconds)."""
+    command = [
+        binary,
+        f"--threads={threads}",
+        f"--connections={connections}",
+        f"--duration={seconds}s",
+        "--timeout=10s",
+        "--latency",
+        f"--script={script}",
+        url,
+    ]
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=seconds + 60, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise common.BenchmarkError(f"wrk did not finish within {seconds + 60} s") from exc
+    found = re.search(r"^RESULT (.*)$", result.stdout, re.MULTILINE)
+    if result.returncode != 0 or found is None:
+        raise common.BenchmarkError(
+            f"wrk failed ({result.returncode}) on {url}: {result.stderr[-500:]}"
+        )
+    figures = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", found[1])}
+    if not figures["requests"]:
+        raise common.BenchmarkError(f"wrk completed no request on {url}")
+    return _WrkRun(
+        figures["requests"],
+        figures["duration_us"] / 1e6,
+        figures["p50_us"] / 1e3,
+        figures["p99_us"] / 1e3,
+        figures["status"],
+        sum(figures[key] for key in ("connect", "read", "write", "timeout")),
+    )
+
+
+def _answer(base: str, request: _Request, authorization: str) -> str:
+    """Send ``request`` once; check its status; describe the answer (size, items listed)."""
+    response = requests.request(
+        request.method,
+        base + request.path,
+        data=request.form or None,
+        headers={
+            "Authorization": authorization,
+            **({"Content-Type": "application/x-www-form-urlencoded"} if request.form else {}),
+        },
+        timeout=10,
+    )
+    if response.status_code != request.status:
+        raise common.BenchmarkError(
+            f"{request.method} {base}{request.path} answered {response.status_code},"
+            f" not {request.status}: {response.text[:300]}"
+        )
+    body: dict[str, Any] = response.json()
+    listed = body.get("workers")
+    items = ""
+    if isinstance(listed, list):
+        items = f", {len(listed)} worker{'' if len(listed) == 1 else 's'}"
+    return f"{len(response.content):,} B{items}"
+
+
+def _compare_world(sandbox: Sandbox) -> tuple[list[_Request], str]:
+    """Build the sandbox's workspace; the three requests, and the Authorization header."""
+    with sandbox.client(timeout=10) as root:
+        workspace = root.workspaces.create(friendly_name="Prism comparison").sid
+    with sandbox.client(workspace, timeout=10) as client:
+        available = next(iter(client.activities.list(friendly_name="Available"))).sid
+        queue = client.task_queues.create(friendly_name="Everyone", target_workers="1==1")
+        workflow = client.workflows.create(  # no assignment callback: reservations wait
+            friendly_name="To everyone",
+            configuration={"task_routing": {"default_filter": {"queue": queue.sid}}},
+        ).sid
+        workers = [
+            client.workers.create(friendly_name=f"agent-{i:03d}", activity_sid=available).sid
+            for i in range(COMPARE_WORKERS)
+        ]
+    prefix = f"/v1/Workspaces/{workspace}"
+    form = urllib.parse.urlencode(
+        {"WorkflowSid": workflow, "Attributes": json.dumps({"type": "bench", "channel": "voice"})}
+    )
+    credentials = f"{sandbox.account_sid}:{sandbox.auth_token}".encode()
+    authorization = "Basic " + base64.b64encode(credentials).decode()
+    return [
+        _Request("GET one worker", "GET", f"{prefix}/Workers/{workers[0]}", "", 200, 1.5),
+        _Request(
+            f"GET workers PageSize={LIST_PAGE_SIZE}",
+            "GET",
+            f"{prefix}/Workers?PageSize={LIST_PAGE_SIZE}",
+            "",
+            200,
+            1.0,
+        ),
+        _Request("POST create task", "POST", f"{prefix}/Tasks", form, 201, 1.5),
+    ], authorization
+
+
+def _cell_rows(
+    request: _Request, connections: int, ours: list[_WrkRun], theirs: list[_WrkRun]
+) -> list[bool]:
+    """Print one cell's throughput and latency; return whether each of its targets is met."""
+    ratios = [o.rate / t.rate for o, t in zip(ours, theirs, strict=True)]
+    ratio = statistics.median(ratios)
+    _row(
+        f"{request.name}, c={connections}",
+        f"{ratio:.2f}x",
+        f"sandbox {statistics.median(o.rate for o in ours):,.0f} vs Prism"
+        f" {statistics.median(t.rate for t in theirs):,.0f} req/s; "
+        + common.target_note(ratio, ">=", request.target, ".1f", "x", rounds=ratios),
+    )
+    met = [ratio >= request.target]
+    p50 = statistics.median(o.p50_ms for o in ours), statistics.median(t.p50_ms for t in theirs)
+    p99 = statistics.median(o.p99_ms for o in ours), statistics.median(t.p99_ms for t in theirs)
+    note = f"p50 {p50[0]:.2f} vs {p50[1]:.2f} ms"
+    if connections == P99_CONNECTIONS:
+        note += f"; p99 target < Prism's: {'met' if p99[0] < p99[1] else 'NOT met'}"
+        met.append(p99[0] < p99[1])
+    _row("  p99 sandbox vs Prism", f"{p99[0]:.2f}/{p99[1]:.2f} ms", note)
+    troubles = [
+        f"{side}: {sum(r.non_2xx for r in runs)} answers not 2xx,"
+        f" {sum(r.socket_errors for r in runs)} socket errors"
+        for side, runs in (("sandbox", ours), ("Prism", theirs))
+        if any(r.non_2xx or r.socket_errors for r in runs)
+    ]
+    if troubles:
+        _row("  (wrk errors)", "", "; ".join(troubles))
+    return met
+
+
+def run_prism(plan: Plan, spec: Path, cache: Path, log_level: str) -> None:
+    """Part 5: the same three requests to the sandbox and to Prism under wrk, interleaved."""
+    print(
+        "5. Side by side with Prism: the sandbox against Stoplight's Prism mocking Twilio's"
+        " TaskRouter v1 OpenAPI description",
+        flush=True,
+    )
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("   skipped: wrk is not installed (apt-get install wrk)")
+        return
+    if not spec.is_file():
+        print(f"   skipped: no OpenAPI description at {spec} (--spec PATH)")
+        return
+    prism, how = _prism(cache)
+    if prism is None:
+        print(f"   skipped: {how}")
+        return
+    wrk_version = subprocess.run(
+        [wrk, "-v"], capture_output=True, text=True, timeout=10, check=False
+    ).stdout.split(" [")[0]
+    load_before = _load_average()
+    began = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-prism-") as temp,
+        Sandbox() as sandbox,
+        _prism_server(prism, spec, Path(temp), log_level) as prism_port,
+    ):
+        work = Path(temp)
+        request_list, authorization = _compare_world(sandbox)
+        bases = {"sandbox": sandbox.base_url, "Prism": f"http://127.0.0.1:{prism_port}"}
+        answers = {
+            (side, request.name): _answer(base, request, authorization)
+            for request in request_list
+            for side, base in bases.items()
+        }
+        scripts = [
+            _lua_script(work / f"request{index}.lua", request, authorization)
+            for index, request in enumerate(request_list)
+        ]
+
+        def run(side: str, index: int, load: tuple[int, int], seconds: int) -> _WrkRun:
+            url = bases[side] + request_list[index].path
+            return _wrk_run(wrk, scripts[index], url, load[0], load[1], seconds)
+
+        cells = [(index, load) for index in range(len(request_list)) for load in COMPARE_LOADS]
+        for index, _ in enumerate(request_list):  # warm-up (node's JIT too), not counted
+            for side in bases:
+                run(side, index, COMPARE_LOADS[-1], 1)
+        results: dict[tuple[int, tuple[int, int]], dict[str, list[_WrkRun]]] = {
+            cell: {side: [] for side in bases} for cell in cells
+        }
+        for round_index in range(plan.compare_rounds):
+            order = ("sandbox", "Prism") if round_index % 2 == 0 else ("Prism", "sandbox")
+            for index, load in cells:
+                for side in order:
+                    results[index, load][side].append(run(side, index, load, plan.compare_seconds))
+        tasks = sandbox.locked(lambda: len(sandbox.engine.tasks))
+    elapsed = time.monotonic() - began
+    load_after = _load_average()
+    print(
+        f"   {PRISM_PACKAGE} {prism.version} ({how}); node {prism.node_version};"
+        f" prism mock <spec> --verboseLevel={log_level}; spec {spec.name}\n"
+        f"   {wrk_version}, keep-alive, {plan.compare_seconds} s per run, {plan.compare_rounds}"
+        " interleaved rounds (each cell runs both servers back to back, the order flipping"
+        " each round); 1 connection (1 thread) and 16 (2 threads)\n"
+        f"   sandbox: real clock, one workspace, {COMPARE_WORKERS} Available workers, one"
+        " queue, a workflow without a callback; both sent the same paths, SIDs, form and"
+        " basic auth"
+    )
+    for request in request_list:
+        _row(
+            f"  answer: {request.name}",
+            f"{request.status}",
+            f"sandbox {answers['sandbox', request.name]}; Prism {answers['Prism', request.name]}",
+        )
+    print(f"   load average before: {load_before}")
+    met: list[bool] = []
+    for index, load in cells:
+        cell = results[index, load]
+        met.extend(_cell_rows(request_list[index], load[0], cell["sandbox"], cell["Prism"]))
+    print(
+        f"   load average after: {load_after}; {tasks:,} tasks in the sandbox at the end"
+        f" (the POSTs'); {elapsed:.0f} s"
+    )
+    _row("targets met", f"{sum(met)} of {len(met)}")
+
+
 # -- main -------------------------------------------------------------------------------
 
 
@@ -896,16 +1339,35 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "Benchmark the sandbox over HTTP: routing throughput with a real callback"
         " receiver, our client against twilio's listing 1,000 workers, and persistence"
         " (create latency with 1,000 and 10,000 stored tasks, restart from 100,000 events),"
-        " and a task's delivery to Twilio's worker SDK with 50 workers connected."
-        " Prints figures; asserts nothing about timings.",
+        " a task's delivery to Twilio's worker SDK with 50 workers connected, and the same"
+        " three requests under wrk against Stoplight's Prism mocking Twilio's OpenAPI"
+        " description. Prints figures; asserts nothing about timings.",
         quick="a ~10 s run with less work",
-        rounds="rounds of each part (default 7, 15, 7 and 2 restarts, 3 SDK rounds;"
-        " quick 3, 7, 3, 1 and 3)",
+        rounds="rounds of each part (default 7, 15, 7 and 2 restarts, 3 SDK rounds, 5 Prism"
+        " rounds; quick 3, 7, 3, 1, 3 and 2)",
     )
     parser.add_argument(
         "--tasks", type=int, help="tasks per routing round (default 300, quick 100)"
     )
-    common.add_only(parser, ("routing", "listing", "persistence", "sdk"))
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        default=DEFAULT_SPEC,
+        help="Twilio's TaskRouter v1 OpenAPI description, for Prism (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--prism-cache",
+        type=Path,
+        default=_cache_dir(),
+        help=f"where npm installs {PRISM_PACKAGE} {PRISM_VERSION} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--prism-log",
+        choices=("trace", "debug", "info", "warn", "error", "fatal", "silent"),
+        default="warn",
+        help="Prism's --verboseLevel (default %(default)s; info logs every request)",
+    )
+    common.add_only(parser, ("routing", "listing", "persistence", "sdk", "prism"))
     return common.parse_args(parser, argv, positive=("rounds", "tasks"))
 
 
@@ -923,6 +1385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             persist_rounds=args.rounds,
             restart_rounds=args.rounds,
             sdk_rounds=args.rounds,
+            compare_rounds=args.rounds,
         )
     if args.tasks is not None:
         plan = replace(plan, tasks=args.tasks, workers=max(plan.workers, args.tasks))
@@ -930,7 +1393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sandbox benchmarks",
         plan.name,
         f"{plan.rounds} routing, {plan.list_rounds} listing, {plan.persist_rounds}"
-        f" persistence and {plan.sdk_rounds} SDK rounds",
+        f" persistence, {plan.sdk_rounds} SDK and {plan.compare_rounds} Prism rounds",
         ("Flask", "Werkzeug", "requests", "twilio"),
     )
     parts: dict[str, Callable[[], None]] = {
@@ -938,6 +1401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "listing": lambda: run_listing(plan),
         "persistence": lambda: run_persistence(plan),
         "sdk": lambda: run_sdk(plan),
+        "prism": lambda: run_prism(plan, args.spec, args.prism_cache, args.prism_log),
     }
     return common.run_parts(parts, args.only)
 
