@@ -18,8 +18,9 @@ import hmac
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 from urllib.parse import urlencode
 
@@ -124,7 +125,21 @@ class _Call:
     def if_match(self) -> str | None:
         return request.headers.get("If-Match")
 
-    def page(self, items: Sequence[Any], render: Callable[[Any], Any], key: str) -> Response:
+    def page(
+        self,
+        items: Iterable[Any],
+        render: Callable[[Any], Any],
+        key: str,
+        *,
+        text: Callable[[Any], str] | None = None,
+    ) -> Response:
+        """One page of ``items``: only the page's records are taken from them and rendered.
+
+        ``items`` may be lazy (a query's records as it finds them): the records before the
+        page are skipped without being kept, and one record past it tells whether there is a
+        next page. ``text``, when given, writes a record straight as its JSON text, the same
+        text ``json.dumps(render(record))`` would give.
+        """
         size = self.params.get("PageSize", DEFAULT_PAGE_SIZE)
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise InvalidArgument(f"PageSize: expected 1 to {MAX_PAGE_SIZE}, got {size}")
@@ -152,22 +167,28 @@ class _Call:
                 query.append(("PageToken", f"PT{offset}"))
             return f"{path}?{urlencode(query)}"
 
-        chunk = items[start : start + size]
-        more = start + size < len(items)
-        return _json(
-            {
-                key: [render(item) for item in chunk],
-                "meta": {
-                    "page": number,
-                    "page_size": size,
-                    "first_page_url": url(0, 0),
-                    "previous_page_url": url(number - 1, max(0, start - size)) if start else None,
-                    "url": url(number, start),
-                    "next_page_url": url(number + 1, start + size) if more else None,
-                    "key": key,
-                },
-            }
-        )
+        if isinstance(items, Sequence):
+            chunk = items[start : start + size + 1]
+        else:
+            chunk = list(islice(items, start, start + size + 1))
+        more = len(chunk) > size
+        if more:
+            chunk = chunk[:size]
+        meta = {
+            "page": number,
+            "page_size": size,
+            "first_page_url": url(0, 0),
+            "previous_page_url": url(number - 1, max(0, start - size)) if start else None,
+            "url": url(number, start),
+            "next_page_url": url(number + 1, start + size) if more else None,
+            "key": key,
+        }
+        if text is None:
+            return _json({key: [render(item) for item in chunk], "meta": meta})
+        # What json.dumps writes for {key: [...], "meta": meta}, with each record's text.
+        listed = ", ".join([text(item) for item in chunk])
+        body = f'{{{json.dumps(key)}: [{listed}], "meta": {json.dumps(meta)}}}'
+        return Response(body, 200, mimetype="application/json")
 
 
 Handler = Callable[[_Call], Response]
@@ -249,7 +270,7 @@ _workspace_collection("Task", "task", revisioned=True)
 
 @_handles("ListWorkspace")
 def _list_workspaces(call: _Call) -> Response:
-    items = queries.WORKSPACES.run(call.engine, "", call.params)
+    items = queries.WORKSPACES.select(call.engine, "", call.params)
     return call.page(items, call.render.workspace, "workspaces")
 
 
@@ -283,13 +304,13 @@ def _delete_workspace(call: _Call) -> Response:
 
 @_handles("ListActivity")
 def _list_activities(call: _Call) -> Response:
-    items = queries.ACTIVITIES.run(call.engine, call.ws, call.params)
+    items = queries.ACTIVITIES.select(call.engine, call.ws, call.params)
     return call.page(items, call.render.activity, "activities")
 
 
 @_handles("ListTaskChannel")
 def _list_task_channels(call: _Call) -> Response:
-    items = queries.TASK_CHANNELS.run(call.engine, call.ws, call.params)
+    items = queries.TASK_CHANNELS.select(call.engine, call.ws, call.params)
     return call.page(items, call.render.task_channel, "channels")
 
 
@@ -298,7 +319,7 @@ def _list_task_channels(call: _Call) -> Response:
 
 @_handles("ListTaskQueue")
 def _list_task_queues(call: _Call) -> Response:
-    items = queries.TASK_QUEUES.run(call.engine, call.ws, call.params)
+    items = queries.TASK_QUEUES.select(call.engine, call.ws, call.params)
     return call.page(items, call.render.task_queue, "task_queues")
 
 
@@ -307,7 +328,7 @@ def _list_task_queues(call: _Call) -> Response:
 
 @_handles("ListWorkflow")
 def _list_workflows(call: _Call) -> Response:
-    items = queries.WORKFLOWS.run(call.engine, call.ws, call.params)
+    items = queries.WORKFLOWS.select(call.engine, call.ws, call.params)
     return call.page(items, call.render.workflow, "workflows")
 
 
@@ -316,8 +337,9 @@ def _list_workflows(call: _Call) -> Response:
 
 @_handles("ListWorker")
 def _list_workers(call: _Call) -> Response:
-    items = queries.WORKERS.run(call.engine, call.ws, call.params)
-    return call.page(items, call.render.listed_worker, "workers")
+    items = queries.WORKERS.select(call.engine, call.ws, call.params)
+    render = call.render
+    return call.page(items, render.listed_worker, "workers", text=render.listed_worker_json)
 
 
 @_handles("ListWorkerChannel")
@@ -357,12 +379,13 @@ def _worker_channel(call: _Call) -> Any:
 
 @_handles("ListTask")
 def _list_tasks(call: _Call) -> Response:
-    items = queries.TASKS.run(call.engine, call.ws, call.params)
-    return call.page(items, call.render.listed_task, "tasks")
+    items = queries.TASKS.select(call.engine, call.ws, call.params)
+    render = call.render
+    return call.page(items, render.listed_task, "tasks", text=render.listed_task_json)
 
 
 def _reservations(call: _Call, records: list[Any], via_worker: bool) -> Response:
-    items = queries.RESERVATIONS.run(call.engine, call.ws, call.params, records)
+    items = queries.RESERVATIONS.select(call.engine, call.ws, call.params, records)
     return call.page(
         items, lambda r: call.render.reservation(r, via_worker=via_worker), "reservations"
     )
@@ -417,7 +440,7 @@ def _update_reservation(call: _Call) -> Response:
 
 @_handles("ListEvent")
 def _list_events(call: _Call) -> Response:
-    items = queries.EVENTS.run(call.engine, call.ws, call.params)
+    items = queries.EVENTS.select(call.engine, call.ws, call.params)
     return call.page(items, call.render.event, "events")
 
 
@@ -558,7 +581,9 @@ def create_app(service: SandboxService, *, base_url: str | None = None) -> Flask
             try:
                 params = _form_or_query(operation)
                 require(operation, params)
-                render = Renderer(service.engine, base_url or request.host_url)
+                # request.host_url, without its IRI round trip (a fifth of a small request)
+                here = f"{request.scheme}://{request.host}/"
+                render = Renderer(service.engine, base_url or here)
                 with service.lock, service.engine.transaction():
                     response = handler(_Call(service, operation, dict(path), params, render))
             except EngineError as exc:

@@ -19,9 +19,10 @@ it reads records through the engine's public lookups and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import compress
 from operator import attrgetter
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -111,6 +112,41 @@ class Query(Generic[R]):
         ordering = ("Ordering",) if self.orders else ()
         return frozenset((*self.filters, *self.reads, *ordering))
 
+    def select(
+        self,
+        engine: Engine,
+        workspace_sid: str,
+        params: Mapping[str, Any],
+        records: Iterable[R] | None = None,
+    ) -> Iterable[R]:
+        """The records the parameters select, in their order, found as they are read.
+
+        Without ``Ordering`` nothing is copied: the records come straight from the engine's
+        table through the filters, so a page of 50 reads about 50 records (and those before
+        it), not the whole table. The engine must not change while they are read (the REST
+        app reads them under its lock, in the request's transaction). Refusals (an unknown
+        workspace, a filter value or an ``Ordering`` that cannot be read) are raised here,
+        before any record is read, as :meth:`run` raises them.
+
+        :param records: instead of the source's, when the caller has them at hand
+            (the reservations of one task, found through the engine's index).
+        """
+        scope = Scope(engine, workspace_sid)
+        items: Iterable[R] = self.source(scope, params) if records is None else records
+        keeps = [
+            select(scope, name, params[name])
+            for name, select in self.filters.items()
+            if name in params
+        ]
+        for keep in keeps:
+            items = filter(keep, items)
+        ordering = params.get("Ordering")
+        if ordering:
+            ordered = list(items)
+            order(ordered, ordering, self.orders, apart=self.apart)
+            return ordered
+        return items
+
     def run(
         self,
         engine: Engine,
@@ -118,22 +154,8 @@ class Query(Generic[R]):
         params: Mapping[str, Any],
         records: Iterable[R] | None = None,
     ) -> list[R]:
-        """The records the parameters select, in their order.
-
-        :param records: instead of the source's, when the caller has them at hand
-            (the reservations of one task, found through the engine's index).
-        """
-        scope = Scope(engine, workspace_sid)
-        items = list(self.source(scope, params) if records is None else records)
-        keeps = [
-            select(scope, name, params[name])
-            for name, select in self.filters.items()
-            if name in params
-        ]
-        for keep in keeps:
-            items = [record for record in items if keep(record)]
-        order(items, params.get("Ordering"), self.orders, apart=self.apart)
-        return items
+        """The records the parameters select, in their order, as a list (see :meth:`select`)."""
+        return list(self.select(engine, workspace_sid, params, records))
 
 
 # -- sources --------------------------------------------------------------------------------
@@ -142,11 +164,18 @@ class Query(Generic[R]):
 def in_workspace(table: Callable[[Engine], Mapping[str, W]]) -> Source[W]:
     """The records of one table that belong to the workspace, which must exist."""
 
-    def source(scope: Scope, params: Mapping[str, Any]) -> list[W]:
+    def source(scope: Scope, params: Mapping[str, Any]) -> Iterator[W]:
         scope.engine.workspace(scope.workspace_sid)
-        return [r for r in table(scope.engine).values() if r.workspace_sid == scope.workspace_sid]
+        records = table(scope.engine).values()
+        # The records whose workspace is this one, in table order, found without a Python
+        # call per record (a table of 100,000 tasks is read at C speed up to the page).
+        ours = map(scope.workspace_sid.__eq__, map(_WORKSPACE_SID, records))
+        return compress(records, ours)
 
     return source
+
+
+_WORKSPACE_SID = attrgetter("workspace_sid")
 
 
 def _workspaces(scope: Scope, params: Mapping[str, Any]) -> Iterable[WorkspaceRecord]:

@@ -28,6 +28,7 @@ from .api import SandboxService, create_app
 from .callbacks import CallbackSender
 from .channels import Channels
 from .clock import Clock, ManualClock, SystemClock
+from .collector import Collector
 from .engine import Engine
 from .eventlog import DEFAULT_RETENTION
 from .gateway import Gateway
@@ -102,6 +103,9 @@ class Sandbox:
         authenticate with, with ``api_key_secret``, besides the account SID and token.
     :param server: ``"uvicorn"`` (keep-alive, the worker SDK's websocket), ``"werkzeug"``
         (the REST API only), or ``"auto"``: uvicorn when it is installed.
+    :param freeze_gc: keep garbage-collection pauses short as the state grows, by freezing
+        long-lived objects (:mod:`.collector`); it acts on the whole process, so an
+        application that tunes the collector itself may turn it off.
     """
 
     def __init__(
@@ -120,6 +124,7 @@ class Sandbox:
         api_key_sid: str | None = None,
         api_key_secret: str | None = None,
         server: ServerChoice = "auto",
+        freeze_gc: bool = True,
     ) -> None:
         if server not in ("auto", "uvicorn", "werkzeug"):
             raise ValueError(f"server: expected auto, uvicorn or werkzeug, got {server!r}")
@@ -148,6 +153,7 @@ class Sandbox:
         self.gateway = Gateway(self.service, self.clock)
         self.channels = Channels(self.service, self.clock)
         self.engine.listeners.append(self.channels.on_event)
+        self.collector = Collector().install(self.engine) if freeze_gc else None
         self._stop_server: Callable[[], None] | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -203,6 +209,8 @@ class Sandbox:
             serve.start()
             self._threads.append(serve)
             self._stop_server = werkzeug.shutdown
+        if self.collector is not None:
+            self.collector.start()
         if not isinstance(self.clock, ManualClock):
             ticker = threading.Thread(target=self._run_timers, daemon=True)
             ticker.start()
@@ -247,6 +255,8 @@ class Sandbox:
         for thread in self._threads:
             thread.join(timeout=5)
         self.callbacks.close()
+        if self.collector is not None:
+            self.collector.stop()
         if self.journal is not None:
             with self.service.lock:
                 self.journal.close()

@@ -44,6 +44,7 @@ def test_every_module_of_the_sandbox_is_classified() -> None:
         "api",
         "callbacks",
         "channels",
+        "collector",
         "gateway",
         "http_server",
         "journal",
