@@ -29,6 +29,7 @@ import os
 import platform
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -492,3 +493,81 @@ def bare_app(import_name: str, path: str, answer: str | bytes) -> Flask:
         return Response(answer, mimetype="application/json")
 
     return app
+
+
+# -- wrk -----------------------------------------------------------------------------------------
+
+#: The Lua ``done`` hook every wrk script here ends with: wrk's own figures on one line,
+#: read by :func:`run_wrk` (whole microseconds, and the error counts by kind).
+WRK_DONE_HOOK = """\
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d status=%d connect=%d read=%d"
+    .. " write=%d timeout=%d\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect, e.read, e.write, e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class WrkFigures:
+    """What one wrk run measured."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    #: Answers that were not 2xx or 3xx.
+    non_2xx: int
+    #: Connect, read, write and timeout errors together.
+    socket_errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+def run_wrk(
+    binary: str,
+    script: Path,
+    url: str,
+    *,
+    connections: int,
+    threads: int,
+    seconds: float,
+) -> WrkFigures:
+    """One wrk run with a script ending in :data:`WRK_DONE_HOOK`.
+
+    :raises BenchmarkError: when wrk fails, hangs, or completes no request.
+    """
+    command = [
+        binary,
+        f"--threads={threads}",
+        f"--connections={connections}",
+        f"--duration={seconds:g}s",
+        "--timeout=10s",
+        f"--script={script}",
+        url,
+    ]
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=seconds + 60, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchmarkError(f"wrk did not finish within {seconds + 60:g} s") from exc
+    found = re.search(r"^RESULT (.*)$", result.stdout, re.MULTILINE)
+    if result.returncode != 0 or found is None:
+        raise BenchmarkError(f"wrk failed ({result.returncode}) on {url}: {result.stderr[-500:]}")
+    figures = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", found[1])}
+    if not figures["requests"]:
+        raise BenchmarkError(f"wrk completed no request on {url}")
+    return WrkFigures(
+        figures["requests"],
+        figures["duration_us"] / 1e6,
+        figures["p50_us"] / 1e3,
+        figures["p99_us"] / 1e3,
+        figures["status"],
+        sum(figures[key] for key in ("connect", "read", "write", "timeout")),
+    )

@@ -935,15 +935,7 @@ _COMPARE_SCRIPT = """\
 wrk.method = "{method}"
 wrk.headers["Authorization"] = "{authorization}"
 {body}
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d status=%d connect=%d read=%d"
-    .. " write=%d timeout=%d\\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.status, e.connect, e.read, e.write, e.timeout))
-end
-"""
+""" + common.WRK_DONE_HOOK.replace("{", "{{").replace("}", "}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -958,20 +950,7 @@ class _Request:
     target: float  # sandbox/Prism throughput, at least
 
 
-@dataclass(frozen=True, slots=True)
-class _WrkRun:
-    """One wrk run against one server."""
-
-    requests: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    non_2xx: int
-    socket_errors: int
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds
+_WrkRun = common.WrkFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -1116,37 +1095,8 @@ def _wrk_run(
     binary: str, script: Path, url: str, connections: int, threads: int, seconds: int
 ) -> _WrkRun:
     """One wrk run; its own figures come from the script's ``done`` (whole microseconds)."""
-    command = [
-        binary,
-        f"--threads={threads}",
-        f"--connections={connections}",
-        f"--duration={seconds}s",
-        "--timeout=10s",
-        "--latency",
-        f"--script={script}",
-        url,
-    ]
-    try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=seconds + 60, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise common.BenchmarkError(f"wrk did not finish within {seconds + 60} s") from exc
-    found = re.search(r"^RESULT (.*)$", result.stdout, re.MULTILINE)
-    if result.returncode != 0 or found is None:
-        raise common.BenchmarkError(
-            f"wrk failed ({result.returncode}) on {url}: {result.stderr[-500:]}"
-        )
-    figures = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", found[1])}
-    if not figures["requests"]:
-        raise common.BenchmarkError(f"wrk completed no request on {url}")
-    return _WrkRun(
-        figures["requests"],
-        figures["duration_us"] / 1e6,
-        figures["p50_us"] / 1e3,
-        figures["p99_us"] / 1e3,
-        figures["status"],
-        sum(figures[key] for key in ("connect", "read", "write", "timeout")),
+    return common.run_wrk(
+        binary, script, url, connections=connections, threads=threads, seconds=seconds
     )
 
 

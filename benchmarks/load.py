@@ -37,7 +37,6 @@ import contextlib
 import functools
 import http.client
 import math
-import re
 import shutil
 import statistics
 import subprocess
@@ -196,15 +195,7 @@ wrk.body = [==[{body}]==]
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["X-Twilio-Signature"] = "{signature}"
 
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d status=%d connect=%d read=%d"
-    .. " write=%d timeout=%d\\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.status, e.connect, e.read, e.write, e.timeout))
-end
-"""
+""" + common.WRK_DONE_HOOK.replace("{", "{{").replace("}", "}}")
 
 
 class Wrk:
@@ -222,38 +213,21 @@ class Wrk:
         return f"{version}, 1 thread, {CONNECTIONS} connections, {self.seconds:g} s per run"
 
     def __call__(self, port: int, seconds: float | None = None) -> Run:
-        duration = seconds or self.seconds
-        command = [
+        url = f"http://127.0.0.1:{port}{ASSIGNMENT_PATH}"
+        figures = common.run_wrk(
             self.binary,
-            "--threads=1",
-            f"--connections={CONNECTIONS}",
-            f"--duration={duration:g}s",
-            "--timeout=10s",
-            f"--script={self.script}",
-            f"http://127.0.0.1:{port}{ASSIGNMENT_PATH}",
-        ]
-        try:
-            result = subprocess.run(
-                command, capture_output=True, text=True, timeout=duration + 30, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise common.BenchmarkError(f"wrk did not finish within {duration + 30:g} s") from exc
-        match = re.search(r"^RESULT (.*)$", result.stdout, re.MULTILINE)
-        if result.returncode != 0 or match is None:
-            raise common.BenchmarkError(f"wrk failed ({result.returncode}): {result.stderr[-500:]}")
-        figures = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match[1])}
-        errors = {k: figures[k] for k in ("status", "connect", "read", "write", "timeout")}
-        if errors["status"]:
-            raise common.BenchmarkError(f"{errors['status']} answers were not 2xx during the run")
-        if sum(errors.values()):
-            # Socket errors are reported, not fatal: a sync worker closes every connection.
-            print(f"   (wrk socket errors on port {port}: {errors})")
-        return Run(
-            figures["requests"],
-            figures["duration_us"] / 1e6,
-            figures["p50_us"] / 1e3,
-            figures["p99_us"] / 1e3,
+            self.script,
+            url,
+            connections=CONNECTIONS,
+            threads=1,
+            seconds=seconds or self.seconds,
         )
+        if figures.non_2xx:
+            raise common.BenchmarkError(f"{figures.non_2xx} answers were not 2xx during the run")
+        if figures.socket_errors:
+            # Socket errors are reported, not fatal: a sync worker closes every connection.
+            print(f"   ({figures.socket_errors} wrk socket errors on port {port})")
+        return Run(figures.requests, figures.seconds, figures.p50_ms, figures.p99_ms)
 
 
 class PythonClient:

@@ -47,8 +47,7 @@ __all__ = ["DEFAULT_EVERY", "LARGE_AT_START", "Collector"]
 #: what the requests made) are what the next freeze's collection scans: a few milliseconds.
 DEFAULT_EVERY = 2_000
 #: Records and retained events from which a sandbox that starts with them (a journal just
-#: loaded) is frozen at once. Below it, nothing is frozen until ``every`` events have been
-#: committed, so the many small sandboxes of a test session never touch the collector.
+#: loaded) is collected before it is frozen; a smaller one is frozen without a scan.
 LARGE_AT_START = 10_000
 
 
@@ -75,17 +74,21 @@ class Collector:
         return self
 
     def start(self) -> None:
-        """Before serving: collect and freeze at once if the engine starts large.
+        """Before serving: set aside everything there is now.
 
-        That is the one pause that scans the whole heap (the modules, the application, a
-        journal just loaded); after it, collections scan only newer objects.
+        A sandbox that starts large (a journal just loaded) is collected first: the one
+        pause that scans the whole heap, taken before serving. Otherwise what exists (the
+        modules, the application) is only frozen, which scans nothing, so the first
+        collection while serving scans only what came after.
         """
         engine = getattr(self, "engine", None)
-        if engine is None:
-            return
-        size = sum(len(table) for table in (engine.tasks, engine.workers, engine.reservations))
-        if size + len(engine.events) >= LARGE_AT_START:
-            self.settle()
+        if engine is not None:
+            tables = (engine.tasks, engine.workers, engine.reservations)
+            if sum(len(table) for table in tables) + len(engine.events) >= LARGE_AT_START:
+                self.settle()
+                return
+        gc.freeze()
+        self.freezes += 1
 
     def stop(self) -> None:
         """Give every frozen object back to the collector: when the sandbox stops.

@@ -58,7 +58,7 @@ def test_cycles_made_after_a_freeze_are_still_collected(unfrozen: None) -> None:
     assert freed == [True]
 
 
-def test_start_freezes_at_once_only_an_engine_that_starts_large(
+def test_start_collects_first_only_an_engine_that_starts_large(
     unfrozen: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = Engine(ManualClock())
@@ -66,16 +66,19 @@ def test_start_freezes_at_once_only_an_engine_that_starts_large(
     ws = next(iter(engine.workspaces))
     for _ in range(5):
         engine.create_task(ws, workflow_sid=workflow, attributes={"n": 1})
+    collections = gc.get_stats()[2]["collections"]
     small = Collector().install(engine)
-    small.start()  # a test's sandbox: the collector is left alone
-    assert small.freezes == 0 and gc.get_freeze_count() == 0
+    small.start()  # a test's sandbox: frozen as it is, without a collection
+    assert small.freezes == 1 and gc.get_freeze_count() > 0
+    assert gc.get_stats()[2]["collections"] == collections
     small.stop()
-    assert gc.get_freeze_count() == 0  # nothing frozen, nothing unfrozen
+    assert gc.get_freeze_count() == 0
     monkeypatch.setattr(collector_module, "LARGE_AT_START", 10)
     loaded = Collector().install(engine)
     loaded.start()  # as after loading a large journal
     assert loaded.freezes == 1
     assert gc.get_freeze_count() > 0
+    assert gc.get_stats()[2]["collections"] == collections + 1
 
 
 def test_every_must_be_positive() -> None:
