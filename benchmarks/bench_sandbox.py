@@ -101,7 +101,6 @@ import requests
 from flask import Flask
 
 from taskrouter_flask import Assignment, Instruction, TaskRouter, accept
-from taskrouter_flask.access_token import mint_worker_token
 from taskrouter_flask.client import TaskRouterClient
 from taskrouter_flask.sandbox import ManualClock
 from taskrouter_flask.sandbox.clock import SystemClock
@@ -749,13 +748,7 @@ def _sdk_connect(stack: contextlib.ExitStack, plan: Plan, module: Any) -> _SdkWo
     stack.callback(driver.close)
     options = {**sandbox.sdk_servers, "connectActivitySid": available}
     for index, worker in enumerate(workers):
-        token = mint_worker_token(
-            account_sid=sandbox.account_sid,
-            api_key_sid=key_sid,
-            api_key_secret=key_secret,
-            workspace_sid=workspace,
-            worker_sid=worker,
-        )
+        token = sandbox.worker_token(workspace, worker)
         driver.send("connect", name=f"w{index}", token=token, options=options)
     waiting = {f"w{index}" for index in range(len(workers))}
     while waiting:

@@ -66,6 +66,8 @@ class Collector:
         self.pending = 0
         #: Freezes so far (a figure for tests and benchmarks).
         self.freezes = 0
+        #: The engine whose events are counted, once installed.
+        self.engine: Engine | None = None
 
     def install(self, engine: Engine) -> Collector:
         """Listen to ``engine``'s committed events (and return ``self``)."""
@@ -81,7 +83,7 @@ class Collector:
         modules, the application) is only frozen, which scans nothing, so the first
         collection while serving scans only what came after.
         """
-        engine = getattr(self, "engine", None)
+        engine = self.engine
         if engine is not None:
             tables = (engine.tasks, engine.workers, engine.reservations)
             if sum(len(table) for table in tables) + len(engine.events) >= LARGE_AT_START:

@@ -23,20 +23,16 @@ from ..client.resources import OPERATIONS, Operation
 from ..wire import NonFiniteJSON, decode_json_object
 from . import queries
 from .api import SandboxService
+from .bounds import MAX_PAGE_SIZE
 from .clock import Clock
 from .engine import Engine
 from .errors import EngineError, InvalidArgument, NotFound
 from .parameters import keywords, read_params, require, reservation_changes
 from .sdk_payloads import SdkPayloads, page
-from .state import ReservationStatus
+from .state import ACTIVE_RESERVATION
 
 __all__ = ["Gateway", "GatewayAnswer"]
 
-#: The SDK pages with ``PageSize`` and ``AfterSid``; it asks for 1,000 (its maximum).
-_DEFAULT_PAGE = 1000
-_ACTIVE = frozenset(
-    {ReservationStatus.PENDING, ReservationStatus.ACCEPTED, ReservationStatus.WRAPPING}
-)
 #: The SDK's path for a worker's channels differs from the REST API's.
 _ALIASES = (("/WorkerChannels", "/Channels"),)
 
@@ -95,10 +91,9 @@ class _Call:
             )
 
     def size(self) -> int:
-        size = self.params.get("PageSize", _DEFAULT_PAGE)
-        if not 1 <= size <= _DEFAULT_PAGE:
-            raise InvalidArgument(f"PageSize: expected 1 to {_DEFAULT_PAGE}, got {size}")
-        return int(size)
+        """The SDK's ``PageSize`` (its own is 1,000, the most there is); its range was read
+        with the other parameters."""
+        return int(self.params.get("PageSize", MAX_PAGE_SIZE))
 
 
 class _Forbidden(Exception):
@@ -131,16 +126,14 @@ def _fetched_or_updated(noun: str, check: Callable[[_Call, str], None]) -> Calla
 
 def _activities(call: _Call) -> Any:
     items = queries.ACTIVITIES.run(call.engine, call.ws, call.params)
-    return page(items, call.payloads.activity, _sid, size=call.size(), after_sid=call.after_sid)
+    return page(items, call.payloads.activity, size=call.size(), after_sid=call.after_sid)
 
 
 def _worker_channels(call: _Call) -> Any:
     worker = call.engine.worker(call.ws, call.path["WorkerSid"])
     call.own_worker(worker.sid)
     items = call.engine.worker_channels_of(worker.sid)
-    return page(
-        items, call.payloads.worker_channel, _sid, size=call.size(), after_sid=call.after_sid
-    )
+    return page(items, call.payloads.worker_channel, size=call.size(), after_sid=call.after_sid)
 
 
 def _worker_channel(call: _Call) -> Any:
@@ -160,8 +153,8 @@ def _worker_reservations(call: _Call) -> Any:
     records = call.engine.reservations_of_worker(worker.sid)
     items = queries.RESERVATIONS.run(call.engine, call.ws, call.params, records)
     if call.active_only:
-        items = [r for r in items if r.status in _ACTIVE]
-    return page(items, call.payloads.reservation, _sid, size=call.size(), after_sid=call.after_sid)
+        items = [r for r in items if r.status in ACTIVE_RESERVATION]
+    return page(items, call.payloads.reservation, size=call.size(), after_sid=call.after_sid)
 
 
 def _reservation(call: _Call) -> Any:
@@ -193,10 +186,6 @@ def _create_task(call: _Call) -> Any:
         )
     record = call.engine.create_task(call.ws, **keywords(call.params, *call.operation.params))
     return call.payloads.task(record)
-
-
-def _sid(record: Any) -> str:
-    return str(record.sid)
 
 
 #: The SDK's calls, by the REST operation each names, and what serves it.

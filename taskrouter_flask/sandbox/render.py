@@ -12,10 +12,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..client.resources import to_snake
 from ..wire import format_timestamp
 from .bounds import EVENT_REDACTION_MINUTES
 from .engine import Engine
 from .state import (
+    ACTIVE_RESERVATION,
     ActivityRecord,
     EventRecord,
     ReservationRecord,
@@ -243,7 +245,7 @@ class Renderer:
         used = sum(
             1
             for reservation in self.engine.reservations_of_worker(record.worker_sid)
-            if reservation.status.value in ("pending", "accepted", "wrapping")
+            if reservation.status in ACTIVE_RESERVATION
             and self.engine.tasks[reservation.task_sid].task_channel_sid == channel.sid
         )
         capacity = record.configured_capacity
@@ -525,7 +527,6 @@ def _event_data(fields: dict[str, str]) -> dict[str, Any]:
     return {_snake(name): value for name, value in fields.items()}
 
 
-@functools.cache
-def _snake(name: str) -> str:
-    """``TaskQueueSid`` -> ``task_queue_sid`` (the callback fields are a fixed few)."""
-    return "".join(("_" + c.lower()) if c.isupper() else c for c in name).lstrip("_")
+#: ``TaskQueueSid`` -> ``task_queue_sid``, as the client names parameters; the callback
+#: fields are a fixed few, so each is converted once.
+_snake = functools.cache(to_snake)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .engine import Engine
 from .render import Renderer
@@ -28,8 +28,6 @@ from .state import (
 )
 
 __all__ = ["SdkPayloads", "epoch"]
-
-_R = TypeVar("_R")
 
 
 def epoch(moment: datetime | None) -> int | None:
@@ -111,10 +109,17 @@ class SdkPayloads:
         }
 
 
+class _Record(Protocol):
+    @property
+    def sid(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_Record)
+
+
 def page(
     items: Sequence[_R],
     render: Callable[[_R], dict[str, Any]],
-    sid_of: Callable[[_R], str],
     *,
     size: int,
     after_sid: str | None,
@@ -125,13 +130,11 @@ def page(
     """
     start = 0
     if after_sid is not None:
-        start = next(
-            (i + 1 for i, item in enumerate(items) if sid_of(item) == after_sid), len(items)
-        )
+        start = next((i + 1 for i, item in enumerate(items) if item.sid == after_sid), len(items))
     end = min(len(items), start + size)
     contents = [render(items[i]) for i in range(start, end)]
     more = end < len(items)
     return {
         "contents": contents,
-        "after_sid": sid_of(items[end - 1]) if more and end > start else None,
+        "after_sid": items[end - 1].sid if more and end > start else None,
     }

@@ -41,12 +41,13 @@ class Desk:
         role: Role = "worker",
         ttl: int = 3600,
         secret: str = SECRET,
+        api_key_sid: str = KEY,
         now: float | None = None,
     ) -> str:
         """A token for ``worker_sid`` (alice by default), issued at the sandbox's time."""
         return mint_worker_token(
             account_sid=self.sandbox.account_sid,
-            api_key_sid=KEY,
+            api_key_sid=api_key_sid,
             api_key_secret=secret,
             workspace_sid=self.workspace,
             worker_sid=worker_sid or self.alice,
