@@ -34,12 +34,14 @@ from .errors import EngineError, InvalidArgument, NotFound
 from .parameters import keywords, read_params, require, reservation_changes
 from .render import Renderer
 
-__all__ = ["SandboxService", "create_app"]
+__all__ = ["MAX_BODY", "SandboxService", "create_app"]
 
 log = logging.getLogger(__name__)
 
 _MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
 MAX_PAGE_SIZE = 1000
+#: The largest request body taken; a larger one is a 413 (whichever server reads it).
+MAX_BODY = 1024 * 1024
 DEFAULT_PAGE_SIZE = 50
 
 
@@ -559,7 +561,7 @@ def create_app(service: SandboxService, *, base_url: str | None = None) -> Flask
     :param base_url: the URL resources link to; by default the URL each request came to.
     """
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     missing = sorted(set(OPERATIONS) - set(_HANDLERS))
     if missing:  # pragma: no cover - a programming error caught by the tests
         raise RuntimeError(f"no sandbox handler for {missing}")

@@ -11,7 +11,7 @@ Why the Flask app is called in the loop's own thread: every request takes the en
 lock, so a pool of threads would only queue behind it, and each hand-over costs more than
 the request (measured with wrk on GET one worker: 1,180 requests/s through a2wsgi's thread
 pool, 2,670 inline; Werkzeug's server 1,070 to 1,220). The adapter below is WSGI as PEP 3333
-gives it, for a body read in full (at most :data:`MAX_BODY` bytes) before the call. A slow
+gives it, for a body read in full (at most the REST app's ``MAX_BODY``) before the call. A slow
 client costs nothing while it sends, since the loop awaits its bytes.
 
 Websockets: a session's frames are queued by the engine's listener (any thread) and
@@ -32,11 +32,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..access_token import AccessTokenError
+from .api import MAX_BODY
 from .channels import Channels, Session
 from .gateway import Gateway
 from .wschannels import PATH, without_token
 
-__all__ = ["MAX_BODY", "UvicornServer", "sandbox_asgi_app"]
+__all__ = ["UvicornServer", "sandbox_asgi_app"]
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,6 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-#: The largest request body read (the REST app refuses more than 1 MiB itself).
-MAX_BODY = 2 * 1024 * 1024
 
 
 def _json_response(

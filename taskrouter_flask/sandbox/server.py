@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -126,8 +126,10 @@ class Sandbox:
         server: ServerChoice = "auto",
         freeze_gc: bool = True,
     ) -> None:
-        if server not in ("auto", "uvicorn", "werkzeug"):
-            raise ValueError(f"server: expected auto, uvicorn or werkzeug, got {server!r}")
+        choices = get_args(ServerChoice)
+        if server not in choices:
+            named = f"{', '.join(choices[:-1])} or {choices[-1]}"
+            raise ValueError(f"server: expected {named}, got {server!r}")
         self.server = server
         api_keys = api_key_pair(api_key_sid, api_key_secret)
         self.api_key_sid = api_key_sid

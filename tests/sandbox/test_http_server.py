@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from taskrouter_flask.sandbox.api import MAX_BODY
 from taskrouter_flask.sandbox.clock import ManualClock
-from taskrouter_flask.sandbox.http_server import MAX_BODY
 from taskrouter_flask.sandbox.server import Sandbox
 
 
