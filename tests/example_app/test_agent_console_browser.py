@@ -6,13 +6,12 @@ in the console, and the agent's activity changed there, all seen on the dashboar
 
 The SDK is the one npm installs from the pinned ``package.json``, bundled by
 ``example_app.agent_bundle``; it talks to the sandbox's gateway at ``/v1/wschannels``.
-Skipped, saying why, without Playwright for Python, Debian's ``chromium``, the bundle
-(npm is needed to make it) or the sandbox's gateway.
+Skipped, saying why, without Playwright for Python, Debian's ``chromium`` or the bundle
+(npm is needed to make it).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 from collections.abc import Iterator
@@ -24,20 +23,9 @@ import pytest
 from example_app.agent_bundle import BUNDLE, BundleError, bundle_status, ensure_bundle
 from example_app.runner import Options, SupportDesk
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)"
-)
-CHROMIUM = shutil.which("chromium")
-pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install chromium)"
-    ),
-    pytest.mark.skipif(
-        importlib.util.find_spec("taskrouter_flask.sandbox.wschannels") is None,
-        reason="this sandbox has no worker SDK gateway (/v1/wschannels)",
-    ),
-]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"]
+from .chromium import TIMEOUT_MS, launched, needs_chromium, sync_api
+
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +48,10 @@ def desk(bundle: Path) -> Iterator[SupportDesk]:
 
 @pytest.fixture
 def context(desk: SupportDesk) -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1360, "height": 900})
-            context.set_default_timeout(15_000)
-            sync_api.expect.set_options(timeout=15_000)
-            yield context
-        finally:
-            browser.close()
+    with launched() as browser:
+        context = browser.new_context(viewport={"width": 1360, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
+        yield context
 
 
 def _watch_errors(page: Any, errors: list[str]) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,22 +18,11 @@ import pytest
 
 from example_app.runner import Options, SupportDesk
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)"
-)
-CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install chromium)"
-)
+from .chromium import TIMEOUT_MS, launched, needs_chromium, sync_api
+
+pytestmark = needs_chromium
 
 README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -54,25 +42,18 @@ def desk() -> Iterator[SupportDesk]:
 
 @pytest.fixture
 def page(desk: SupportDesk) -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1440, "height": 1000})
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            # Assertions wait as long as actions: a loaded CI machine may take more than
-            # Playwright's 5 s default to carry a task through wrap-up to completed.
-            sync_api.expect.set_options(timeout=15_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.on(
-                "console",
-                lambda message: errors.append(message.text) if message.type == "error" else None,
-            )
-            yield page
-            assert errors == [], errors
-        finally:
-            browser.close()
+    with launched() as browser:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)  # assertions wait as long (see launched)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: errors.append(message.text) if message.type == "error" else None,
+        )
+        yield page
+        assert errors == [], errors
 
 
 def _count(text: str) -> int:
