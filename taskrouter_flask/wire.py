@@ -24,6 +24,7 @@ __all__ = [
     "is_sid",
     "loads",
     "sid_pattern",
+    "to_snake",
 ]
 
 # -- SIDs -----------------------------------------------------------------------------------
@@ -139,6 +140,18 @@ def format_timestamp(moment: datetime) -> str:
         f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
         f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
     )
+
+
+# -- names ----------------------------------------------------------------------------------
+
+
+def to_snake(wire: str) -> str:
+    """``TaskQueueSid`` -> ``task_queue_sid``: a wire name as Python and JSON spell it.
+
+    The client's keyword arguments, the sandbox's engine keywords and the Events resource's
+    ``event_data`` keys are all made by this one rule.
+    """
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", wire).lower()
 
 
 # -- callback field names -------------------------------------------------------------------

@@ -40,7 +40,7 @@ from ..models import (
     Workspace,
 )
 from ..schemas import load_resource
-from ..wire import format_timestamp
+from ..wire import format_timestamp, to_snake
 from .errors import InvalidResponse
 from .parameter_types import PARAMETER_TYPES, ParameterType
 
@@ -61,11 +61,6 @@ _RESERVATION_UPDATE = list(
         + [parameter.name for parameter in REST_PARAMETERS]
     )
 )
-
-
-def to_snake(wire: str) -> str:
-    """``TaskQueueSid`` -> ``task_queue_sid``: the keyword argument for a wire parameter."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", wire).lower()
 
 
 @dataclass(frozen=True, slots=True)

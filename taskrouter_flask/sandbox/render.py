@@ -12,8 +12,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..client.resources import to_snake
-from ..wire import format_timestamp
+from ..wire import format_timestamp, to_snake
 from .bounds import EVENT_REDACTION_MINUTES
 from .engine import Engine
 from .state import (
